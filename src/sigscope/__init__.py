@@ -1,0 +1,54 @@
+"""sigscope: see Django's signal wiring — every receiver, every duplicate, every send.
+
+>>> import sigscope
+>>> sigscope.setup("mysite.settings")          # doctest: +SKIP
+>>> snap = sigscope.snapshot()                  # doctest: +SKIP
+>>> snap.receivers_for(post_save, sender=Order)  # doctest: +SKIP
+>>> snap.findings                               # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sigscope._setup import setup
+from sigscope.diff import SnapshotDiff, diff
+from sigscope.records import (
+    CallableInfo,
+    DeclaredReceiver,
+    Finding,
+    PendingInfo,
+    ReceiverInfo,
+    SenderInfo,
+    SignalInfo,
+)
+from sigscope.snapshot import Snapshot, snapshot
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CallableInfo",
+    "DeclaredReceiver",
+    "Finding",
+    "PendingInfo",
+    "ReceiverInfo",
+    "SenderInfo",
+    "SignalInfo",
+    "Snapshot",
+    "SnapshotDiff",
+    "__version__",
+    "diff",
+    "setup",
+    "snapshot",
+]
+
+_LAZY = {"trace": "sigscope.tracing", "Tracer": "sigscope.tracing", "Trace": "sigscope.tracing"}
+
+
+def __getattr__(name: str) -> Any:
+    """Tracing is imported on first use, so ``import sigscope`` stays light."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'sigscope' has no attribute {name!r}")

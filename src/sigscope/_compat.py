@@ -1,0 +1,200 @@
+"""The only module that reads Django's private dispatcher and app-registry state.
+
+Django's ``Signal.receivers`` entries changed shape across versions:
+
+=========  ==============================================
+Django     entry
+=========  ==============================================
+4.2        ``(lookup_key, ref)``
+5.0-5.2    ``(lookup_key, ref, is_async)``
+6.0+       ``(lookup_key, ref, sender_ref, is_async)``
+=========  ==============================================
+
+``lookup_key`` is ``(dispatch_uid or _make_id(receiver), _make_id(sender))``;
+``ref`` is a ``weakref.ref``/``weakref.WeakMethod`` for weak receivers and the
+receiver itself for strong ones.  Everything here only *reads*: no lock is
+taken (``Signal.lock`` is not reentrant and a snapshot may run inside a
+receiver), no dead entry is pruned, and no ``defaultdict`` is indexed (that
+would insert keys).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import django
+from django.dispatch import Signal
+
+DJANGO_VERSION: tuple[int, int] = (django.VERSION[0], django.VERSION[1])
+HAS_ASYNC_SIGNALS = DJANGO_VERSION >= (5, 0)
+HAS_SENDER_REF = DJANGO_VERSION >= (6, 0)
+
+#: ``_make_id(None)``: the sender half of a lookup key meaning "any sender".
+NONE_ID = id(None)
+
+#: Modules that define Django's own signals, per version (checked against the source).
+BUILTIN_SIGNAL_MODULES: tuple[str, ...] = (
+    "django.core.signals",
+    "django.db.models.signals",
+    "django.db.backends.signals",
+    "django.test.signals",
+    "django.contrib.auth.signals",
+    "django.utils.autoreload",
+) + (("django.tasks.signals",) if DJANGO_VERSION >= (6, 0) else ())
+
+
+@dataclass(frozen=True, slots=True)
+class RawEntry:
+    """One ``Signal.receivers`` entry, the same shape on every Django."""
+
+    index: int
+    receiver_key: Any  # dispatch_uid, id(receiver) or (id(self), id(func))
+    sender_id: int
+    ref: Any  # the weakref, or the receiver itself when strong
+    sender_ref: Any  # 6.0+: weakref to the sender, else None
+    is_async: bool | None  # None on 4.2, where Django has no async receivers
+
+    @property
+    def weak(self) -> bool:
+        return isinstance(self.ref, weakref.ReferenceType)
+
+    def resolve(self) -> Any:
+        """The live receiver, or ``None`` when a weak one was collected."""
+        return self.ref() if self.weak else self.ref
+
+    def resolve_sender(self) -> tuple[bool, Any]:
+        """``(known, sender)``: only Django 6.0+ keeps a way back to the sender."""
+        if self.sender_ref is None:
+            return False, None
+        return True, self.sender_ref()
+
+
+def is_signal(obj: Any) -> bool:
+    """True for a ``Signal`` (or subclass) instance, without touching lazy objects."""
+    try:
+        return issubclass(type(obj), Signal)
+    except Exception:  # a metaclass whose __subclasscheck__ raises
+        return False
+
+
+def raw_entries(signal: Signal) -> list[RawEntry]:
+    """Decode ``signal.receivers`` into :class:`RawEntry` records, in Django's order."""
+    entries = []
+    for index, entry in enumerate(list(signal.receivers)):
+        if len(entry) == 2:
+            (key, ref), sender_ref, is_async = entry, None, None
+        elif len(entry) == 3:
+            key, ref, is_async = entry
+            sender_ref = None
+        else:
+            key, ref, sender_ref, is_async = entry[:4]
+        receiver_key, sender_id = key
+        entries.append(RawEntry(index, receiver_key, sender_id, ref, sender_ref, is_async))
+    return entries
+
+
+def dead_method_function(ref: Any) -> Any:
+    """For a dead ``WeakMethod``: its function (usually still alive on the class), or None."""
+    func_ref = getattr(ref, "_func_ref", None)
+    return func_ref() if isinstance(func_ref, weakref.ReferenceType) else None
+
+
+def make_id(obj: Any) -> Any:
+    """Django's ``_make_id``: how a receiver or sender is keyed."""
+    if hasattr(obj, "__func__"):
+        return (id(obj.__self__), id(obj.__func__))
+    return id(obj)
+
+
+def is_dead_flagged(signal: Signal) -> bool:
+    """Django noticed a weak receiver died but has not pruned it yet."""
+    return bool(getattr(signal, "_dead_receivers", False))
+
+
+@dataclass(frozen=True, slots=True)
+class RawPending:
+    """A lazy ``connect`` waiting in ``apps._pending_operations``."""
+
+    model_key: tuple[str, str]
+    signal: Signal
+    receiver: Any
+    weak: bool
+    dispatch_uid: Any
+
+
+def pending_connects(app_registry: Any) -> Iterator[RawPending]:
+    """Lazy ``Signal.connect`` calls still waiting for their model.
+
+    ``ModelSignal._lazy_method`` wraps ``partial(signal.connect, receiver, **kw)``
+    in ``Apps.lazy_model_operation``, which queues an ``apply_next_model``
+    closure whose ``.func`` is that partial.  Other pending operations (lazy
+    relations) are skipped.
+    """
+    pending = getattr(app_registry, "_pending_operations", {})
+    for model_key, functions in list(pending.items()):
+        for function in list(functions):
+            connect = _connect_partial(function)
+            if connect is None:
+                continue
+            kwargs = connect.keywords or {}
+            yield RawPending(
+                model_key=tuple(model_key),  # type: ignore[arg-type]
+                signal=connect.func.__self__,
+                receiver=connect.args[0] if connect.args else kwargs.get("receiver"),
+                weak=bool(kwargs.get("weak", True)),
+                dispatch_uid=kwargs.get("dispatch_uid"),
+            )
+
+
+def _connect_partial(function: Any) -> Any:
+    inner = getattr(function, "func", None)
+    for _ in range(4):  # apply_next_model.func may itself be a chained partial
+        method = getattr(inner, "func", None)
+        if getattr(method, "__name__", None) == "connect" and is_signal(
+            getattr(method, "__self__", None)
+        ):
+            return inner
+        inner = method
+        if inner is None:
+            return None
+    return None
+
+
+def registered_models(app_registry: Any) -> list[type]:
+    """Every model class registered, auto-created m2m ``through`` models included.
+
+    Reads ``all_models`` rather than ``get_models()``, which raises before the
+    registry is ready.
+    """
+    models: list[type] = []
+    for app_models in list(getattr(app_registry, "all_models", {}).values()):
+        models.extend(list(app_models.values()))
+    return models
+
+
+def app_configs(app_registry: Any) -> list[Any]:
+    return list(getattr(app_registry, "app_configs", {}).values())
+
+
+def is_unevaluated_queryset(obj: Any) -> bool:
+    """A ``QuerySet`` whose ``repr`` would run a query."""
+    try:
+        from django.db.models.query import QuerySet
+
+        return issubclass(type(obj), QuerySet) and obj._result_cache is None
+    except Exception:
+        return False
+
+
+def debug_cache_holders() -> tuple[Any, ...]:
+    """Objects Django's DEBUG-only ``func_accepts_kwargs`` cache uses as keys.
+
+    ``Signal.connect`` (with ``DEBUG=True``) calls ``func_accepts_kwargs``,
+    which goes through ``functools.lru_cache`` on ``_get_func_parameters``; the
+    C implementation keys entries with a tuple of the arguments, so a receiver
+    referenced only from such a tuple is kept alive by the cache alone.
+    """
+    return ("remove_first",)

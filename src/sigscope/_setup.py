@@ -1,0 +1,56 @@
+"""``sigscope.setup()``: configure Django for a script or a notebook, deliberately."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import warnings
+
+__all__ = ["setup"]
+
+ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def setup(settings: str | None = None, *, pythonpath: str | None = None) -> None:
+    """Set up Django with ``settings`` (a dotted module), once; a no-op if already set up.
+
+    Inside a Jupyter kernel an asyncio loop is running in the main thread, and
+    Django refuses ORM calls there (``SynchronousOnlyOperation``).  ``setup``
+    then sets ``DJANGO_ALLOW_ASYNC_UNSAFE=true`` for this process, as
+    ``shell_plus --notebook`` does, and says so with a warning: only do this
+    in a notebook, never in a server.  Async receivers still need
+    ``await signal.asend(...)`` in a cell (``send()`` cannot run them there).
+    """
+    import django
+    from django.apps import apps
+    from django.conf import settings as django_settings
+
+    if pythonpath:
+        sys.path.insert(0, pythonpath)
+    if settings:
+        current = os.environ.get("DJANGO_SETTINGS_MODULE")
+        if django_settings.configured and current and current != settings:
+            raise RuntimeError(
+                f"Django is already configured with {current!r}; cannot switch to {settings!r}"
+            )
+        os.environ["DJANGO_SETTINGS_MODULE"] = settings
+    if _loop_running() and not os.environ.get(ASYNC_UNSAFE):
+        os.environ[ASYNC_UNSAFE] = "true"
+        warnings.warn(
+            "sigscope.setup(): an event loop is running (a notebook kernel), so "
+            f"{ASYNC_UNSAFE}=true was set to allow ORM calls from cells. Use "
+            "`await signal.asend(...)` for async receivers.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    if not apps.ready:
+        django.setup()

@@ -1,0 +1,113 @@
+"""What ``sigscope inspect|check|demo`` do, shared by the CLI and ``manage.py sigscope``.
+
+Argument parsing lives in ``cli.py`` and the management command; both call
+these functions with the parsed options and an output stream.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from typing import TextIO
+
+from sigscope.analysis import SEVERITY_ORDER
+from sigscope.export import to_dict, to_dot, to_graphml
+from sigscope.snapshot import Snapshot, filter_snapshot, snapshot
+from sigscope.text import format_findings, format_github, format_inspect, summary_line
+
+__all__ = ["add_common_options", "add_check_options", "add_inspect_options", "check", "inspect"]
+
+INSPECT_FORMATS = ("text", "json", "dot", "graphml")
+CHECK_FORMATS = ("text", "json", "github")
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--app", action="append", default=[], metavar="LABEL",
+                        help="only this app (receiver module or sender); repeatable")
+    parser.add_argument("--signal", action="append", default=[], metavar="NAME",
+                        help="only this signal (post_save or its dotted name); repeatable")
+    parser.add_argument("--no-source-scan", action="store_true",
+                        help="skip the static scan for receivers declared but not connected")
+
+
+def add_inspect_options(parser: argparse.ArgumentParser) -> None:
+    add_common_options(parser)
+    parser.add_argument("--format", choices=INSPECT_FORMATS, default="text")
+    parser.add_argument("--all", action="store_true", help="also list signals with no receivers")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+
+
+def add_check_options(parser: argparse.ArgumentParser) -> None:
+    add_common_options(parser)
+    parser.add_argument("--format", choices=CHECK_FORMATS, default="text")
+    parser.add_argument("--min-severity", choices=tuple(SEVERITY_ORDER), default="note",
+                        help="hide findings less severe than this (default: note, show all)")
+    parser.add_argument("--fail-on", choices=tuple(SEVERITY_ORDER), default="warning",
+                        help="exit 1 when a shown finding is this severe or worse")
+
+
+def _take(options: argparse.Namespace) -> Snapshot:
+    snap = snapshot(scan_source=not options.no_source_scan)
+    return filter_snapshot(snap, apps=options.app, signals=options.signal)
+
+
+def render_inspect(snap: Snapshot, fmt: str, *, show_empty: bool = False) -> str:
+    if fmt == "json":
+        return json.dumps(to_dict(snap), indent=2) + "\n"
+    if fmt == "dot":
+        return to_dot(snap.graph)
+    if fmt == "graphml":
+        return to_graphml(snap.graph)
+    return format_inspect(snap, show_empty=show_empty)
+
+
+def inspect(options: argparse.Namespace, out: TextIO) -> int:
+    snap = _take(options)
+    text = render_inspect(snap, options.format, show_empty=options.all)
+    if options.output:
+        with open(options.output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        out.write(f"wrote {options.output}\n")
+    else:
+        out.write(text)
+    return 0
+
+
+def check(options: argparse.Namespace, out: TextIO) -> int:
+    snap = _take(options)
+    limit = SEVERITY_ORDER[options.min_severity]
+    findings = tuple(f for f in snap.findings if SEVERITY_ORDER[f.severity] <= limit)
+    if options.format == "json":
+        out.write(json.dumps(to_dict(snap, findings=findings), indent=2) + "\n")
+    elif options.format == "github":
+        out.write(format_github(findings))
+    else:
+        out.write(format_findings(findings))
+        out.write("\n" + summary_line(snap, findings) + "\n")
+    fail = SEVERITY_ORDER[options.fail_on]
+    return 1 if any(SEVERITY_ORDER[f.severity] <= fail for f in findings) else 0
+
+
+def demo(output_dir: str, out: TextIO) -> int:
+    """The main job on the bundled demo: inspection, findings, exported graph files."""
+    from sigscope import demo as demo_project
+
+    demo_project.setup()
+    snap = snapshot()
+    out.write(format_inspect(snap))
+    out.write("\nFindings\n--------\n")
+    out.write(format_findings(snap.findings))
+    os.makedirs(output_dir, exist_ok=True)
+    written = []
+    for name, text in (
+        ("signals.json", json.dumps(to_dict(snap), indent=2) + "\n"),
+        ("signals.dot", to_dot(snap.graph)),
+        ("signals.graphml", to_graphml(snap.graph)),
+    ):
+        path = os.path.join(output_dir, name)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        written.append(path)
+    out.write(f"\n{summary_line(snap)}\nwrote {', '.join(written)}\n")
+    return 0

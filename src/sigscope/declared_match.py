@@ -1,0 +1,98 @@
+"""Match receivers declared in source against what is connected now.
+
+A ``@receiver`` function is connected when some registration's code starts at
+the same ``file:line`` (a decorated function's ``co_firstlineno`` is its
+first decorator's line, which is what the scan records).  A ``.connect(name)``
+call is connected when a registration on a signal of the same short name has
+that function name.  Connects inside ordinary functions are not judged: sigscope
+cannot know whether that function is meant to have run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from sigscope.records import DeclaredReceiver, Finding
+
+if TYPE_CHECKING:
+    from sigscope.snapshot import Snapshot
+
+__all__ = ["unconnected"]
+
+_SIMPLE_NAME = re.compile(r"^[A-Za-z_][\w.]*$")
+
+
+@lru_cache(maxsize=4096)
+def _real(path: str) -> str:
+    return os.path.realpath(path)
+
+
+def _short(dotted: str) -> str:
+    return dotted.rpartition(".")[2]
+
+
+def unconnected(snap: Snapshot) -> list[Finding]:
+    """A ``not_connected`` finding for each declared receiver that nothing connected."""
+    at: set[tuple[str, int]] = set()
+    names: set[tuple[str, str]] = set()
+    infos = [r.receiver for r in snap.receivers] + [p.receiver for p in snap.pending]
+    signals = [r.signal for r in snap.receivers] + [p.signal for p in snap.pending]
+    for info, signal in zip(infos, signals):
+        if info.file and info.line:
+            at.add((_real(info.file), info.line))
+        names.add((_short(signal), _short(info.qualname)))
+    found = []
+    for d in snap.declared:
+        if d.scope == "function" or _is_connected(d, at, names):
+            continue
+        found.append(_finding(d, imported=d.module in snap.imported_modules))
+    return found
+
+
+def _is_connected(
+    d: DeclaredReceiver, at: set[tuple[str, int]], names: set[tuple[str, str]]
+) -> bool:
+    if d.via == "receiver":
+        return (_real(d.file), d.line) in at
+    if not _SIMPLE_NAME.match(d.function):
+        return True  # a lambda or partial(...) in source: no reliable way to match it
+    return (_short(d.signal), _short(d.function)) in names
+
+
+def _finding(d: DeclaredReceiver, *, imported: bool) -> Finding:
+    where = f"{d.file}:{d.line}"
+    how = "@receiver" if d.via == "receiver" else ".connect()"
+    if imported:
+        message = (
+            f"{d.module}.{d.function} is declared with {how} on {d.signal} at {where}, but "
+            "it is not connected now: it was disconnected, replaced by a duplicate "
+            "dispatch_uid, or its weak reference died."
+        )
+        fix = (
+            "Check for a disconnect() or a dispatch_uid shared with another receiver; keep "
+            "a reference to the function (or weak=False)."
+        )
+    else:
+        message = (
+            f"{d.module}.{d.function} is declared with {how} on {d.signal} at {where}, but "
+            f"module {d.module} is never imported, so the receiver is never connected and "
+            "never runs."
+        )
+        package = d.module.rpartition(".")[0] or d.module
+        fix = (
+            f"Import it from your AppConfig.ready() in {package}.apps: "
+            f"`from . import {_short(d.module)}  # noqa: F401`."
+        )
+    return Finding(
+        kind="not_connected",
+        severity="warning",
+        signal=d.signal,
+        sender=d.sender,
+        receivers=(f"{d.module}.{d.function}",),
+        message=message,
+        fix=fix,
+        locations=(where,),
+    )

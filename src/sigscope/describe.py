@@ -1,0 +1,193 @@
+"""Name a receiver the way a Django developer would, whatever its shape.
+
+===================  ========================================================
+shape                described as
+===================  ========================================================
+function, lambda     ``__module__`` + ``__qualname__``, code file and first line
+``functools.wraps``  the unwrapped function's location; wrappers listed
+bound method         ``__func__``'s name; the instance in ``bound_to``
+classmethod          like a method, bound to the class
+``partial``          its ``.func``, with the bound arguments in ``bound_to``
+callable instance    ``Class.__call__``
+builtin              module + name, no source
+===================  ========================================================
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import linecache
+import os
+import types
+from typing import Any
+
+from sigscope.records import CallableInfo
+from sigscope.safe import safe_repr, type_name
+
+__all__ = ["describe_callable", "describe_dead"]
+
+
+def _code_of(func: Any) -> types.CodeType | None:
+    code = getattr(func, "__code__", None)
+    return code if isinstance(code, types.CodeType) else None
+
+
+def _is_async(obj: Any) -> bool:
+    try:
+        if inspect.iscoroutinefunction(obj):
+            return True
+        # asgiref's markcoroutinefunction / Django's own check
+        from asgiref.sync import iscoroutinefunction
+
+        return bool(iscoroutinefunction(obj))
+    except Exception:
+        return False
+
+
+def _unwrap(func: Any) -> tuple[Any, tuple[str, ...]]:
+    wrappers: list[str] = []
+    current = func
+    for _ in range(32):
+        inner = getattr(current, "__wrapped__", None) if _code_of(current) else None
+        if inner is None or inner is current:
+            break
+        wrappers.append(_dotted(current))
+        current = inner
+    return current, tuple(wrappers)
+
+
+def _dotted(func: Any) -> str:
+    module = getattr(func, "__module__", None)
+    qualname = getattr(func, "__qualname__", None) or getattr(func, "__name__", None)
+    if not isinstance(qualname, str):
+        qualname = type_name(func)
+    return f"{module}.{qualname}" if isinstance(module, str) else qualname
+
+
+def _function_info(func: Any, *, kind: str, **extra: Any) -> CallableInfo:
+    real, wrappers = _unwrap(func)
+    code = _code_of(real)
+    filename = code.co_filename if code else None
+    in_memory = bool(filename) and not os.path.exists(filename)  # type: ignore[arg-type]
+    if in_memory and filename not in linecache.cache:
+        in_memory = False  # e.g. <string> from exec with no source kept
+    name = getattr(func, "__name__", "")
+    if kind == "function" and name == "<lambda>":
+        kind = "lambda"
+    module = getattr(real, "__module__", None)
+    qualname = getattr(real, "__qualname__", None) or getattr(real, "__name__", "?")
+    return CallableInfo(
+        kind=kind,
+        module=module if isinstance(module, str) else None,
+        qualname=str(qualname),
+        file=filename,
+        line=code.co_firstlineno if code else None,
+        is_async=_is_async(func) or _is_async(real),
+        is_closure=bool(getattr(real, "__closure__", None)) or "<locals>" in str(qualname),
+        wrapped_by=wrappers,
+        func_id=id(func),
+        code_id=id(code) if code else None,
+        in_memory_source=in_memory,
+        **extra,
+    )
+
+
+def describe_callable(obj: Any) -> CallableInfo:
+    """Describe any receiver without calling it or its ``__repr__``.
+
+    Examples
+    --------
+    >>> import functools
+    >>> def on_save(sender, **kwargs): ...
+    >>> describe_callable(on_save).kind
+    'function'
+    >>> describe_callable(functools.partial(on_save, 1)).kind
+    'partial'
+    >>> describe_callable(len).kind
+    'builtin'
+    """
+    try:
+        return _describe(obj)
+    except Exception:  # a hostile object: fall back to its type
+        return CallableInfo(kind="other", module=None, qualname=type_name(obj), func_id=id(obj))
+
+
+def _describe(obj: Any) -> CallableInfo:
+    cls = type(obj)  # never isinstance(): it would evaluate a LazyObject
+    if cls is types.MethodType:
+        owner = obj.__self__
+        kind = "classmethod" if issubclass(type(owner), type) else "method"
+        return _replace(
+            _function_info(obj.__func__, kind="function"),
+            kind=kind,
+            bound_to=safe_repr(owner, 120),
+            self_id=id(owner),
+            is_async=_is_async(obj),
+        )
+    if issubclass(cls, functools.partial):
+        inner = describe_callable(obj.func)
+        args = [safe_repr(a, 60) for a in obj.args]
+        args += [f"{k}={safe_repr(v, 60)}" for k, v in (obj.keywords or {}).items()]
+        return _replace(
+            inner, kind="partial", bound_to=", ".join(args), func_id=id(obj), self_id=None
+        )
+    if cls is types.FunctionType:
+        return _function_info(obj, kind="function")
+    if cls in (types.BuiltinFunctionType, types.BuiltinMethodType):
+        return _builtin_info(obj)
+    if issubclass(cls, type):
+        return _builtin_info(obj) if obj.__module__ == "builtins" else _class_info(obj)
+    call = getattr(cls, "__call__", None)
+    if call is not None and _code_of(call) is not None:
+        info = _function_info(call, kind="function")
+        return _replace(
+            info,
+            kind="callable",
+            bound_to=safe_repr(obj, 120),
+            self_id=id(obj),
+            func_id=id(obj),
+            is_async=_is_async(obj) or info.is_async,
+        )
+    return CallableInfo(kind="other", module=None, qualname=type_name(obj), func_id=id(obj))
+
+
+def _builtin_info(obj: Any) -> CallableInfo:
+    module = getattr(obj, "__module__", None)
+    qualname = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
+    if not isinstance(qualname, str):
+        qualname = type_name(obj)
+    return CallableInfo(
+        kind="builtin",
+        module=module if isinstance(module, str) else None,
+        qualname=qualname,
+        func_id=id(obj),
+    )
+
+
+def _class_info(cls: type) -> CallableInfo:
+    init = getattr(cls, "__init__", None)
+    code = _code_of(init)
+    return CallableInfo(
+        kind="other",
+        module=cls.__module__,
+        qualname=cls.__qualname__,
+        file=code.co_filename if code else None,
+        line=code.co_firstlineno if code else None,
+        func_id=id(cls),
+        code_id=id(code) if code else None,
+    )
+
+
+def describe_dead(func: Any = None) -> CallableInfo:
+    """A receiver whose weak reference died; a dead method still names its function."""
+    if func is None:
+        return CallableInfo(kind="dead", module=None, qualname="<garbage-collected receiver>")
+    info = _function_info(func, kind="function")
+    return _replace(info, kind="dead", bound_to="<garbage-collected instance>")
+
+
+def _replace(info: CallableInfo, **changes: Any) -> CallableInfo:
+    import dataclasses
+
+    return dataclasses.replace(info, **changes)

@@ -1,0 +1,106 @@
+"""Facts that can only be read while the live receivers are at hand.
+
+* **stale** - ``importlib.reload`` made a new function; the module now binds
+  the new one, but the old object is still connected.
+* **kept alive by DEBUG** - a weak receiver that nothing references but the
+  argument tuples of Django's DEBUG-only ``func_accepts_kwargs`` cache: it
+  works with ``DEBUG=True`` and disappears in production.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import types
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["debug_kept_alive", "is_stale"]
+
+
+def _lookup(namespace: Any, dotted: str) -> Any:
+    current = namespace
+    for part in dotted.split("."):
+        try:
+            if issubclass(type(current), types.ModuleType):
+                current = object.__getattribute__(current, "__dict__").get(part)
+            elif issubclass(type(current), type):
+                current = vars(current).get(part)
+            else:
+                return None
+        except Exception:
+            return None
+        if current is None:
+            return None
+    return current
+
+
+def is_stale(receiver: Any) -> bool:
+    """The module (or class) that defined ``receiver`` now binds another object of that name."""
+    func = receiver.__func__ if type(receiver) is types.MethodType else receiver
+    if type(func) is not types.FunctionType:
+        return False
+    qualname = func.__qualname__
+    if "<locals>" in qualname or "<lambda>" in qualname:
+        return False
+    module = sys.modules.get(func.__module__) if isinstance(func.__module__, str) else None
+    if module is None:
+        return False
+    current = _lookup(module, qualname)
+    if type(current) in (classmethod, staticmethod):
+        current = current.__func__
+    if type(current) is not types.FunctionType or current is func:
+        return False
+    if getattr(current, "__wrapped__", None) is func:
+        return False  # the module binds a wrapper around this very function
+    same_source = current.__code__.co_filename == func.__code__.co_filename
+    return same_source and current.__qualname__ == qualname
+
+
+def _is_cache_key(obj: Any, target: Any) -> bool:
+    return (
+        type(obj) is tuple
+        and len(obj) >= 3
+        and obj[0] is target
+        and "remove_first" in obj[1:]
+    )
+
+
+def debug_kept_alive(candidates: Sequence[Any], *, ignore: Sequence[Any] = ()) -> set[int]:
+    """``id()``s of the candidates referenced only by DEBUG cache keys.
+
+    One pass of the garbage collector's referrer search covers all candidates.
+    ``ignore`` lists the caller's own containers that hold candidates.
+    Only plain functions and callable instances are candidates: the cache
+    holds a bound method's ``__func__``, not its instance.
+    """
+    targets = [c for c in candidates if type(c) is not types.MethodType]
+    if not targets:
+        return set()
+    by_id = {id(t): t for t in targets}
+    holders: dict[int, list[Any]] = {i: [] for i in by_id}
+    skip = {id(targets), id(by_id), id(candidates), *(id(c) for c in ignore)}
+    for ref in gc.get_referrers(*targets):
+        if type(ref) is types.FrameType or id(ref) in skip:
+            continue
+        if type(ref) is tuple:
+            for item in ref[:1]:
+                if id(item) in holders:
+                    holders[id(item)].append(ref)
+                    break
+            else:
+                _mark_all(ref, by_id, holders)
+        else:
+            _mark_all(ref, by_id, holders)
+    return {
+        i
+        for i, refs in holders.items()
+        if refs and all(_is_cache_key(r, by_id[i]) for r in refs)
+    }
+
+
+def _mark_all(ref: Any, by_id: dict[int, Any], holders: dict[int, list[Any]]) -> None:
+    """A non-key referrer: find which candidates it holds (cheap for small containers)."""
+    for item in gc.get_referents(ref):
+        if id(item) in holders and item is by_id[id(item)]:
+            holders[id(item)].append(ref)

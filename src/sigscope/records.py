@@ -1,0 +1,201 @@
+"""Plain, frozen records: the facts sigscope collects, and nothing live.
+
+Every record here is a frozen, slotted dataclass of strings, numbers, booleans
+and tuples of other records.  No record holds a reference to a live signal,
+receiver or sender, so a snapshot keeps nothing alive and can be serialised,
+compared and rendered long after the objects it describes are gone.
+
+The one exception to "facts only" is ``obj_id`` fields: the ``id()`` of the
+live object at collection time.  They let a :class:`~sigscope.Snapshot` answer
+questions about live objects (``receivers_for(post_save, sender=Order)``) the
+way Django itself does, by identity.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "CallableInfo",
+    "DeclaredReceiver",
+    "Finding",
+    "PendingInfo",
+    "ReceiverInfo",
+    "SenderInfo",
+    "SignalInfo",
+    "to_plain",
+]
+
+SEVERITIES = ("error", "warning", "note")
+
+
+@dataclass(frozen=True, slots=True)
+class CallableInfo:
+    """Who a receiver is, as a Django developer would name it.
+
+    ``kind`` is one of ``function``, ``lambda``, ``method`` (bound to an
+    instance), ``classmethod``, ``partial``, ``callable`` (an instance with
+    ``__call__``), ``builtin``, ``dead`` (a weak reference whose target was
+    garbage collected) or ``other``.
+    """
+
+    kind: str
+    module: str | None
+    qualname: str
+    file: str | None = None
+    line: int | None = None
+    is_async: bool = False
+    is_closure: bool = False
+    #: Wrappers around the real function, outermost first (``functools.wraps``).
+    wrapped_by: tuple[str, ...] = ()
+    #: For methods: the instance's safe repr; for partials: the bound arguments.
+    bound_to: str | None = None
+    #: ``id()`` of the function object (``__func__`` for methods), or ``None``.
+    func_id: int | None = None
+    #: ``id()`` of the code object, shared by every function made from one ``def``.
+    code_id: int | None = None
+    #: ``id()`` of the bound instance for methods.
+    self_id: int | None = None
+    #: The source exists only in ``linecache`` (a notebook cell, ``exec``).
+    in_memory_source: bool = False
+
+    @property
+    def name(self) -> str:
+        """The dotted name: ``shop.signals.recalculate_totals``."""
+        return f"{self.module}.{self.qualname}" if self.module else self.qualname
+
+    @property
+    def location(self) -> str:
+        """``file:line``, or an empty string when there is no source."""
+        if self.file is None:
+            return ""
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+@dataclass(frozen=True, slots=True)
+class SenderInfo:
+    """What a registration listens to.
+
+    ``kind`` is ``any`` (``sender=None``), ``model`` (label ``shop.Order``),
+    ``app_config`` (label ``app:shop``), ``object`` (a safe repr) or
+    ``unknown`` (Django kept only an ``id()`` and nothing live matches it).
+    """
+
+    kind: str
+    label: str | None
+    obj_id: int
+
+    @property
+    def is_any(self) -> bool:
+        return self.kind == "any"
+
+    def __str__(self) -> str:
+        return "any sender" if self.is_any else str(self.label)
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiverInfo:
+    """One registration: an entry of ``Signal.receivers``.
+
+    A function connected twice (two ``dispatch_uid``s, or ``sender=None`` plus
+    a specific sender) gives two ``ReceiverInfo`` records.
+    """
+
+    signal: str
+    index: int
+    receiver: CallableInfo
+    sender: SenderInfo
+    dispatch_uid: str | None
+    weak: bool
+    is_async: bool
+    dead: bool
+    #: ``repr`` of Django's lookup key, for people who read the internals.
+    lookup_key: str = ""
+    #: The receiver is a weak one that only Django's DEBUG cache keeps alive.
+    debug_kept_alive: bool = False
+    #: A module-level function that is no longer what its module binds (reload).
+    stale: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SignalInfo:
+    """One live ``Signal`` instance and its registrations in Django's order."""
+
+    name: str
+    class_name: str
+    obj_id: int
+    use_caching: bool
+    is_builtin: bool
+    aliases: tuple[str, ...]
+    receivers: tuple[ReceiverInfo, ...]
+
+    @property
+    def app(self) -> str:
+        """The top package of the module that defines the signal."""
+        return self.name.split(".", 1)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingInfo:
+    """A ``connect(..., sender="app.Model")`` waiting for its model to load."""
+
+    signal: str
+    model: str
+    receiver: CallableInfo
+    weak: bool
+    dispatch_uid: str | None
+    #: True when the app registry is ready, so the model will never arrive.
+    unresolvable: bool
+    #: Why it cannot resolve, and the closest real model labels.
+    reason: str = ""
+    suggestions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DeclaredReceiver:
+    """A receiver written in source (``@receiver(...)`` or ``.connect(...)``).
+
+    Found by a static scan: nothing is imported to find it.
+    """
+
+    file: str
+    line: int
+    module: str
+    function: str
+    signal: str
+    sender: str | None
+    dispatch_uid: str | None
+    via: str  # "receiver" or "connect"
+    #: ``module`` (top level), ``ready`` (inside an ``AppConfig.ready``) or ``function``.
+    scope: str
+    #: The ``dispatch_uid`` is written as a literal that Django ignores (``""``, ``0``).
+    falsy_dispatch_uid: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A problem sigscope can explain, with what happens and how to fix it."""
+
+    kind: str
+    severity: str
+    signal: str | None
+    sender: str | None
+    receivers: tuple[str, ...]
+    message: str
+    fix: str
+    locations: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"severity must be one of {SEVERITIES}, not {self.severity!r}")
+
+
+def to_plain(record: Any) -> Any:
+    """Turn a record (or a tuple of them) into JSON-ready dicts and lists."""
+    if dataclasses.is_dataclass(record) and not isinstance(record, type):
+        return {f.name: to_plain(getattr(record, f.name)) for f in dataclasses.fields(record)}
+    if isinstance(record, (tuple, list)):
+        return [to_plain(r) for r in record]
+    return record

@@ -1,0 +1,258 @@
+"""Find every live ``Signal`` and read its registrations into records.
+
+Nothing here imports a module, evaluates a lazy object or connects anything:
+signals are found in the globals (and class attributes) of modules that are
+already in ``sys.modules``, and in the garbage collector's list of live
+objects for the ones no module names (closures, instances' attributes).
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+import sys
+import types
+from collections.abc import Iterable
+from typing import Any
+
+from django.dispatch import Signal
+
+from sigscope import _compat
+from sigscope.describe import describe_callable, describe_dead
+from sigscope.records import ReceiverInfo, SenderInfo, SignalInfo
+from sigscope.safe import safe_repr, type_name
+
+__all__ = ["describe_sender", "find_signals", "name_signal", "read_signal", "signal_types"]
+
+
+def signal_types() -> set[type]:
+    """``Signal`` and every subclass defined so far."""
+    found: set[type] = set()
+    stack: list[type] = [Signal]
+    while stack:
+        cls = stack.pop()
+        if cls not in found:
+            found.add(cls)
+            stack.extend(cls.__subclasses__())
+    return found
+
+
+def _module_dicts() -> Iterable[tuple[str, dict[str, Any]]]:
+    for name, module in list(sys.modules.items()):
+        if not issubclass(type(module), types.ModuleType):
+            continue
+        try:
+            namespace = object.__getattribute__(module, "__dict__")
+        except Exception:
+            continue
+        if type(namespace) is dict:
+            yield name, namespace
+
+
+def _bindings(kinds: set[type]) -> dict[int, tuple[Signal, list[str]]]:
+    found: dict[int, tuple[Signal, list[str]]] = {}
+
+    def add(obj: Any, dotted: str) -> None:
+        entry = found.setdefault(id(obj), (obj, []))
+        entry[1].append(dotted)
+
+    for module_name, namespace in _module_dicts():
+        for attr, value in list(namespace.items()):
+            cls = type(value)
+            if cls in kinds:
+                add(value, f"{module_name}.{attr}")
+            elif issubclass(cls, type) and _defined_in(value, module_name):
+                for class_attr, class_value in list(vars(value).items()):
+                    if type(class_value) in kinds:
+                        add(class_value, f"{module_name}.{value.__qualname__}.{class_attr}")
+    return found
+
+
+def _defined_in(cls: Any, module_name: str) -> bool:
+    try:
+        return type.__getattribute__(cls, "__module__") == module_name
+    except Exception:
+        return False
+
+
+def _defines(dotted: str) -> bool:
+    """Does the module's source assign the name itself (``post_save = ModelSignal(...)``)?"""
+    module_name, _, attr = dotted.rpartition(".")
+    module = sys.modules.get(module_name)
+    while module is None and "." in module_name:  # a class attribute: Class.attr
+        module_name = module_name.rpartition(".")[0]
+        module = sys.modules.get(module_name)
+    filename = getattr(module, "__file__", None) if module is not None else None
+    if not isinstance(filename, str) or not filename.endswith(".py"):
+        return False
+    try:
+        with open(filename, encoding="utf-8") as source:
+            text = source.read(2_000_000)
+    except (OSError, UnicodeDecodeError):
+        return False
+    pattern = rf"^[ \t]*{re.escape(attr)}[ \t]*(:[^=\n]*)?=[^=]"
+    return re.search(pattern, text, re.MULTILINE) is not None
+
+
+def _canonical(names: list[str]) -> str:
+    names = sorted(set(names), key=lambda n: (n.count("."), len(n), n))
+    for module in _compat.BUILTIN_SIGNAL_MODULES:
+        for name in names:
+            if name.rpartition(".")[0] == module:
+                return name
+    if len(names) > 1:
+        for name in names:
+            if _defines(name):
+                return name
+    return names[0]
+
+
+def _unnamed(signal: Signal) -> str:
+    return f"<{type_name(signal)} at {id(signal):#x}>"
+
+
+def find_signals() -> list[tuple[Signal, str, tuple[str, ...]]]:
+    """Every live signal as ``(signal, canonical_name, other_names)``, sorted by name."""
+    kinds = signal_types()
+    bound = _bindings(kinds)
+    result = []
+    for signal, names in bound.values():
+        name = _canonical(names)
+        result.append((signal, name, tuple(sorted(n for n in set(names) if n != name))))
+    for obj in gc.get_objects():
+        if type(obj) in kinds and id(obj) not in bound:
+            result.append((obj, _unnamed(obj), ()))
+    result.sort(key=lambda item: item[1])
+    return result
+
+
+def name_signal(signal: Signal) -> str:
+    """The canonical name of one signal (a full module scan: cache the answer)."""
+    kinds = signal_types()
+    names = [n for n in _bindings(kinds).get(id(signal), (None, []))[1]]
+    return _canonical(names) if names else _unnamed(signal)
+
+
+class SenderIndex:
+    """Resolve the ``id()`` Django keeps for a sender back to a description."""
+
+    def __init__(self, app_registry: Any) -> None:
+        self._by_id: dict[int, SenderInfo] = {}
+        for model in _compat.registered_models(app_registry):
+            self._by_id[id(model)] = SenderInfo("model", model._meta.label, id(model))
+        for config in _compat.app_configs(app_registry):
+            self._by_id[id(config)] = SenderInfo("app_config", f"app:{config.label}", id(config))
+        self._unresolved: set[int] = set()
+
+    def lookup(self, sender_id: int) -> SenderInfo | None:
+        if sender_id == _compat.NONE_ID:
+            return SenderInfo("any", None, sender_id)
+        found = self._by_id.get(sender_id)
+        if found is None:
+            self._unresolved.add(sender_id)
+        return found
+
+    def learn(self, sender: Any) -> SenderInfo:
+        info = describe_sender(sender)
+        self._by_id[id(sender)] = info
+        return info
+
+    def resolve_from_gc(self) -> None:
+        """One pass over live objects for the senders only an ``id()`` names (Django < 6)."""
+        wanted = self._unresolved - self._by_id.keys()
+        if not wanted:
+            return
+        for obj in gc.get_objects():
+            if id(obj) in wanted:
+                self._by_id[id(obj)] = describe_sender(obj)
+
+    def final(self, sender_id: int) -> SenderInfo:
+        found = self.lookup(sender_id)
+        return found or SenderInfo("unknown", f"<sender id {sender_id:#x}>", sender_id)
+
+
+def describe_sender(sender: Any) -> SenderInfo:
+    """How a sender is shown: a model label, ``app:<label>``, or a safe repr."""
+    if sender is None:
+        return SenderInfo("any", None, _compat.NONE_ID)
+    cls = type(sender)
+    if issubclass(cls, type):
+        label = getattr(getattr(sender, "_meta", None), "label", None)
+        if isinstance(label, str):
+            return SenderInfo("model", label, id(sender))
+    from django.apps import AppConfig
+
+    if issubclass(cls, AppConfig):
+        return SenderInfo("app_config", f"app:{sender.label}", id(sender))
+    return SenderInfo("object", safe_repr(sender, 120), id(sender))
+
+
+def read_signal(
+    signal: Signal,
+    name: str,
+    aliases: tuple[str, ...],
+    senders: SenderIndex,
+) -> tuple[SignalInfo, list[Any]]:
+    """One signal's record, and each registration's live receiver (or ``None``) in order."""
+    records: list[ReceiverInfo] = []
+    live: list[Any] = []
+    for entry in _compat.raw_entries(signal):
+        receiver = entry.resolve()
+        records.append(_registration(name, entry, receiver, senders))
+        live.append(receiver)
+    info = SignalInfo(
+        name=name,
+        class_name=type_name(signal),
+        obj_id=id(signal),
+        use_caching=bool(getattr(signal, "use_caching", False)),
+        is_builtin=name.startswith("django."),
+        aliases=aliases,
+        receivers=tuple(records),
+    )
+    return info, live
+
+
+def _registration(
+    name: str, entry: _compat.RawEntry, receiver: Any, senders: SenderIndex
+) -> ReceiverInfo:
+    dead = entry.weak and receiver is None
+    if dead:
+        identity = describe_dead(_compat.dead_method_function(entry.ref))
+    else:
+        identity = describe_callable(receiver)
+    sender = _sender(entry, senders)
+    if sender.kind == "dead":
+        dead = True
+    uid = _dispatch_uid(entry, receiver)
+    return ReceiverInfo(
+        signal=name,
+        index=entry.index,
+        receiver=identity,
+        sender=sender,
+        dispatch_uid=uid,
+        weak=entry.weak,
+        is_async=bool(entry.is_async) if entry.is_async is not None else identity.is_async,
+        dead=dead,
+        lookup_key=safe_repr((entry.receiver_key, entry.sender_id), 120),
+    )
+
+
+def _sender(entry: _compat.RawEntry, senders: SenderIndex) -> SenderInfo:
+    known, sender = entry.resolve_sender()
+    if known:
+        if sender is None:
+            return SenderInfo("dead", "<garbage-collected sender>", entry.sender_id)
+        return senders.learn(sender)
+    return senders.lookup(entry.sender_id) or SenderInfo("pending", None, entry.sender_id)
+
+
+def _dispatch_uid(entry: _compat.RawEntry, receiver: Any) -> str | None:
+    key = entry.receiver_key
+    if receiver is not None:
+        if key == _compat.make_id(receiver):
+            return None
+    elif isinstance(key, int) or (
+        isinstance(key, tuple) and len(key) == 2 and all(isinstance(k, int) for k in key)
+    ):
+        return None  # a dead receiver keyed by its id
+    return key if isinstance(key, str) else safe_repr(key, 120)

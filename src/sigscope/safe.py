@@ -1,0 +1,99 @@
+"""Describe foreign objects without letting them hurt us.
+
+A user's ``__repr__`` may raise, be a megabyte long, or run a query
+(a model's ``__str__`` following a foreign key, an unevaluated ``QuerySet``).
+:func:`safe_repr` never raises, bounds its output, and never calls the
+``__repr__``/``__str__`` of a Django model instance or an unevaluated
+queryset: those are described from their class and primary key instead.
+"""
+
+from __future__ import annotations
+
+import reprlib
+from typing import Any
+
+from sigscope._compat import is_unevaluated_queryset
+
+__all__ = ["safe_repr", "type_name"]
+
+DEFAULT_LIMIT = 200
+
+_SIMPLE = (str, bytes, int, float, complex, bool, type(None))
+
+
+class _BoundedRepr(reprlib.Repr):
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.maxstring = min(limit, 120)
+        self.maxother = limit
+        self.maxlevel = 3
+        self.maxdict = self.maxlist = self.maxtuple = self.maxset = 8
+
+    def repr_instance(self, obj: Any, level: int) -> str:
+        return _describe_instance(obj, self.maxother)
+
+
+def type_name(obj_or_type: Any) -> str:
+    """``module.QualName`` of a type (or of an object's type), never raising."""
+    cls = obj_or_type if issubclass(type(obj_or_type), type) else type(obj_or_type)
+    module = getattr(cls, "__module__", None)
+    qualname = getattr(cls, "__qualname__", None) or getattr(cls, "__name__", "?")
+    if not isinstance(qualname, str):
+        qualname = "?"
+    if module in (None, "builtins") or not isinstance(module, str):
+        return qualname
+    return f"{module}.{qualname}"
+
+
+def _model_label(obj: Any) -> str | None:
+    meta = getattr(type(obj), "_meta", None)
+    label = getattr(meta, "label", None)
+    return label if isinstance(label, str) else None
+
+
+def _describe_instance(obj: Any, limit: int) -> str:
+    label = _model_label(obj)
+    if label is not None and not issubclass(type(obj), type):
+        pk = vars(obj).get("id", vars(obj).get("pk")) if hasattr(obj, "__dict__") else None
+        return f"<{label} pk={pk!r}>"
+    if is_unevaluated_queryset(obj):
+        model = getattr(getattr(getattr(obj, "model", None), "_meta", None), "label", "?")
+        return f"<QuerySet of {model} (not evaluated)>"
+    try:
+        text = repr(obj)
+    except BaseException as exc:  # noqa: BLE001 - a foreign __repr__ may raise anything
+        return f"<repr-error {type(exc).__name__} in {type_name(obj)} at {id(obj):#x}>"
+    if not isinstance(text, str):
+        return f"<{type_name(obj)} at {id(obj):#x}>"
+    return _truncate(text, limit)
+
+
+def _truncate(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 20]}…[{len(text)} chars]"
+
+
+def safe_repr(obj: Any, limit: int = DEFAULT_LIMIT) -> str:
+    """A bounded ``repr`` that never raises and never queries the database.
+
+    Examples
+    --------
+    >>> safe_repr("x" * 1000, limit=40)[:10]
+    "'xxxxxxxxx"
+    >>> class Bad:
+    ...     def __repr__(self):
+    ...         raise RuntimeError("boom")
+    >>> safe_repr(Bad()).startswith("<repr-error RuntimeError")
+    True
+    """
+    cls = type(obj)  # never isinstance(): it evaluates a LazyObject
+    try:
+        if issubclass(cls, (*_SIMPLE, list, tuple, set, frozenset, dict)):
+            return _truncate(_BoundedRepr(limit).repr(obj), limit)
+        if issubclass(cls, type):
+            label = getattr(getattr(obj, "_meta", None), "label", None)
+            return label if isinstance(label, str) else f"<class {type_name(obj)}>"
+        return _describe_instance(obj, limit)
+    except BaseException as exc:  # noqa: BLE001
+        return f"<repr-error {type(exc).__name__} in {type_name(obj)} at {id(obj):#x}>"

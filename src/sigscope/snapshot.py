@@ -1,0 +1,271 @@
+"""A snapshot: every signal, registration and pending lazy connect, as records.
+
+>>> import sigscope
+>>> snap = sigscope.snapshot()            # doctest: +SKIP
+>>> snap.receivers_for(post_save, sender=Order)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import sys
+import time
+from collections.abc import Iterable
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import django
+
+from sigscope import _compat, live
+from sigscope.describe import describe_callable
+from sigscope.records import DeclaredReceiver, Finding, PendingInfo, ReceiverInfo, SignalInfo
+from sigscope.registry import SenderIndex, find_signals, read_signal
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = ["Snapshot", "snapshot"]
+
+
+class Snapshot:
+    """Everything sigscope read from the process at one moment.
+
+    Plain records only: a snapshot keeps no signal, receiver or sender alive.
+    ``graph`` and ``findings`` are computed on first use.
+    """
+
+    def __init__(
+        self,
+        signals: Iterable[SignalInfo],
+        pending: Iterable[PendingInfo] = (),
+        declared: Iterable[DeclaredReceiver] = (),
+        *,
+        django_version: str = django.get_version(),
+        debug: bool = False,
+        apps_ready: bool = True,
+        imported_modules: Iterable[str] = (),
+        taken_at: float | None = None,
+    ) -> None:
+        self.signals: tuple[SignalInfo, ...] = tuple(signals)
+        self.pending: tuple[PendingInfo, ...] = tuple(pending)
+        self.declared: tuple[DeclaredReceiver, ...] = tuple(declared)
+        self.django_version = django_version
+        self.debug = debug
+        self.apps_ready = apps_ready
+        #: Which of the modules that declare receivers in source are imported.
+        self.imported_modules: frozenset[str] = frozenset(imported_modules)
+        self.taken_at = time.time() if taken_at is None else taken_at
+
+    def __repr__(self) -> str:
+        return (
+            f"<Snapshot: {len(self.signals)} signals, {len(self.receivers)} receivers, "
+            f"{len(self.pending)} pending, Django {self.django_version}>"
+        )
+
+    @cached_property
+    def receivers(self) -> tuple[ReceiverInfo, ...]:
+        """Every registration of every signal."""
+        return tuple(r for s in self.signals for r in s.receivers)
+
+    def signal(self, signal: Any) -> SignalInfo:
+        """The record of a signal, given the live ``Signal`` or its name."""
+        for info in self.signals:
+            if info.obj_id == id(signal) or signal in (info.name, *info.aliases):
+                return info
+        if isinstance(signal, str):
+            matches = [s for s in self.signals if s.name.rpartition(".")[2] == signal]
+            if len(matches) == 1:
+                return matches[0]
+        raise KeyError(f"no such signal in this snapshot: {signal!r}")
+
+    def receivers_for(self, signal: Any, sender: Any = None) -> list[ReceiverInfo]:
+        """The registrations Django calls for ``signal.send(sender)``, in its call order.
+
+        Sync receivers in registration order, then (Django 5.0+) async ones.
+        ``sender`` is the live sender (a model class) or its label
+        (``"shop.Order"``); ``None`` gives only the any-sender registrations.
+        """
+        info = self.signal(signal)
+        if isinstance(sender, str):
+            matches = [r for r in info.receivers if r.sender.is_any or r.sender.label == sender]
+        else:
+            wanted = {_compat.NONE_ID, id(sender)}
+            matches = [r for r in info.receivers if r.sender.obj_id in wanted]
+        matches = [r for r in matches if not r.dead]
+        if _compat.HAS_ASYNC_SIGNALS:
+            matches.sort(key=lambda r: r.is_async)  # stable: keeps registration order
+        return matches
+
+    @cached_property
+    def graph(self) -> nx.MultiDiGraph:
+        """A ``networkx.MultiDiGraph``: senders → signals → receivers (see ``sigscope.graph``)."""
+        from sigscope.graph import build_graph
+
+        return build_graph(self)
+
+    @cached_property
+    def findings(self) -> tuple[Finding, ...]:
+        """Problems found, most severe first (see ``sigscope.analysis``)."""
+        from sigscope.analysis import analyse
+
+        return analyse(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The versioned JSON document (``"schema": 1``) the CLI prints."""
+        from sigscope.export import to_dict
+
+        return to_dict(self)
+
+
+def snapshot(*, scan_source: bool = True, app_registry: Any = None) -> Snapshot:
+    """Read every live signal, its receivers and pending lazy connects.
+
+    Needs a configured Django (``django.setup()`` or :func:`sigscope.setup`).
+    Reads only: nothing is imported, connected, pruned or evaluated.
+    ``scan_source`` also parses the project's own apps (never importing them)
+    to find receivers declared in source but not connected.
+    """
+    from django.apps import apps as default_apps
+    from django.conf import settings
+
+    registry = app_registry if app_registry is not None else default_apps
+    senders = SenderIndex(registry)
+    signals: list[SignalInfo] = []
+    live_lists: list[list[Any]] = []
+    for signal, name, aliases in find_signals():
+        info, receivers = read_signal(signal, name, aliases, senders)
+        signals.append(info)
+        live_lists.append(receivers)
+    senders.resolve_from_gc()
+    debug = bool(settings.DEBUG) if settings.configured else False
+    signals = _add_live_facts(signals, live_lists, senders, debug=debug)
+    del live_lists
+    declared: tuple[DeclaredReceiver, ...] = ()
+    if scan_source:
+        from sigscope.declared import project_roots, scan_declared
+
+        declared = scan_declared(project_roots(_compat.app_configs(registry)))
+    return Snapshot(
+        signals,
+        _pending(registry, {s.obj_id: s.name for s in signals}),
+        declared,
+        debug=debug,
+        apps_ready=bool(getattr(registry, "ready", False)),
+        imported_modules={d.module for d in declared if d.module in sys.modules},
+    )
+
+
+def _pending(registry: Any, names: dict[int, str]) -> list[PendingInfo]:
+    ready = bool(getattr(registry, "models_ready", False))
+    labels = {
+        m._meta.label_lower: m._meta.label
+        for m in _compat.registered_models(registry)
+        if not m._meta.auto_created
+    }
+    installed = {c.label for c in _compat.app_configs(registry)}
+    result = []
+    for raw in _compat.pending_connects(registry):
+        app_label, model_name = raw.model_key
+        key = f"{app_label}.{model_name}"
+        if app_label not in installed:
+            reason = f"no installed app is labelled {app_label!r}"
+        else:
+            reason = f"app {app_label!r} has no model {model_name!r}"
+        close = difflib.get_close_matches(key, labels, n=3, cutoff=0.6)
+        uid = raw.dispatch_uid
+        result.append(
+            PendingInfo(
+                signal=names.get(id(raw.signal), f"<signal at {id(raw.signal):#x}>"),
+                model=key,
+                receiver=describe_callable(raw.receiver),
+                weak=raw.weak,
+                dispatch_uid=None if uid is None else str(uid),
+                unresolvable=ready,
+                reason=reason,
+                suggestions=tuple(labels[c] for c in close),
+            )
+        )
+    return result
+
+
+def _add_live_facts(
+    signals: list[SignalInfo],
+    live_lists: list[list[Any]],
+    senders: SenderIndex,
+    *,
+    debug: bool,
+) -> list[SignalInfo]:
+    candidates = [
+        rec
+        for info, recs in zip(signals, live_lists)
+        for r, rec in zip(info.receivers, recs)
+        if debug and r.weak and rec is not None
+    ]
+    kept = live.debug_kept_alive(candidates, ignore=live_lists) if candidates else set()
+    del candidates
+    result = []
+    for info, recs in zip(signals, live_lists):
+        rows = []
+        for r, rec in zip(info.receivers, recs):
+            changes: dict[str, Any] = {}
+            if r.sender.kind == "pending":
+                changes["sender"] = senders.final(r.sender.obj_id)
+            if rec is not None and live.is_stale(rec):
+                changes["stale"] = True
+            if rec is not None and id(rec) in kept:
+                changes["debug_kept_alive"] = True
+            rows.append(dataclasses.replace(r, **changes) if changes else r)
+        result.append(dataclasses.replace(info, receivers=tuple(rows)))
+    return result
+
+
+def _matches_app(module: str | None, label: str | None, app: str) -> bool:
+    parts = (module or "").split(".")
+    if app in parts or (module or "").startswith(app + "."):
+        return True
+    return bool(label) and str(label).split(".")[0] == app
+
+
+def _matches_signal(name: str | None, wanted: Iterable[str]) -> bool:
+    if name is None:
+        return False
+    return any(name == w or name.rpartition(".")[2] == w for w in wanted)
+
+
+def filter_snapshot(
+    snap: Snapshot, *, apps: Iterable[str] = (), signals: Iterable[str] = ()
+) -> Snapshot:
+    """The part of a snapshot about some apps (receiver module or sender) and/or signals."""
+    apps, signals = tuple(apps), tuple(signals)
+    if not apps and not signals:
+        return snap
+
+    def keep(signal: str | None, module: str | None, sender: str | None) -> bool:
+        if signals and not _matches_signal(signal, signals):
+            return False
+        return not apps or any(_matches_app(module, sender, a) for a in apps)
+
+    kept = []
+    for s in snap.signals:
+        regs = tuple(
+            r for r in s.receivers if keep(s.name, r.receiver.module, r.sender.label)
+        )
+        if regs or (signals and _matches_signal(s.name, signals) and not apps):
+            kept.append(dataclasses.replace(s, receivers=regs))
+    result = Snapshot(
+        kept,
+        [p for p in snap.pending if keep(p.signal, p.receiver.module, p.model)],
+        snap.declared,
+        django_version=snap.django_version,
+        debug=snap.debug,
+        apps_ready=snap.apps_ready,
+        imported_modules=snap.imported_modules,
+        taken_at=snap.taken_at,
+    )
+    result.findings = tuple(  # type: ignore[misc]
+        f
+        for f in snap.findings
+        if keep(f.signal, f.receivers[0] if f.receivers else None, f.sender)
+    )
+    return result

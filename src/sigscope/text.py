@@ -1,0 +1,131 @@
+"""Plain-text renderings for terminals: the inspection table and findings."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from sigscope.records import Finding, ReceiverInfo
+
+if TYPE_CHECKING:
+    from sigscope.snapshot import Snapshot
+
+__all__ = ["format_findings", "format_github", "format_inspect", "summary_line"]
+
+
+def short_path(path: str | None) -> str:
+    """A path relative to the working directory when that is shorter."""
+    if not path:
+        return ""
+    for marker in ("/site-packages/", "/dist-packages/"):
+        if marker in path:
+            return path.rsplit(marker, 1)[1]
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return path
+    return relative if len(relative) < len(path) else path
+
+
+def _where(r: ReceiverInfo) -> str:
+    info = r.receiver
+    if not info.file:
+        return "(no source)"
+    return f"{short_path(info.file)}:{info.line}" if info.line else short_path(info.file)
+
+
+def _flags(r: ReceiverInfo, marked: set[tuple[str, str]]) -> str:
+    flags = ["weak" if r.weak else "strong"]
+    if r.is_async:
+        flags.append("async")
+    if r.dispatch_uid is not None:
+        flags.append(f"uid={r.dispatch_uid!r}")
+    if r.receiver.kind == "partial":
+        flags.append(f"partial({r.receiver.bound_to})")
+    elif r.receiver.bound_to:
+        flags.append(f"on {r.receiver.bound_to}")
+    for flag in ("dead", "stale", "debug_kept_alive"):
+        if getattr(r, flag):
+            flags.append(flag.replace("_", "-").upper())
+    if (r.signal, r.receiver.name) in marked:
+        flags.append("⚠")
+    return " ".join(flags)
+
+
+def summary_line(snap: Snapshot, findings: Sequence[Finding] | None = None) -> str:
+    findings = snap.findings if findings is None else findings
+    counts = Counter(f.severity for f in findings)
+    parts = ", ".join(f"{counts[s]} {s}{'s' if counts[s] != 1 else ''}" for s in
+                      ("error", "warning", "note") if counts[s])
+    listened = sum(1 for s in snap.signals if s.receivers)
+    return (
+        f"Django {snap.django_version} · {listened} signals with receivers "
+        f"({len(snap.signals)} found) · {len(snap.receivers)} registrations · "
+        f"{len(snap.pending)} pending · {len(findings)} findings"
+        + (f" ({parts})" if parts else "")
+    )
+
+
+def format_inspect(snap: Snapshot, *, show_empty: bool = False) -> str:
+    """signal → sender → receivers, numbered in Django's order."""
+    marked = {(f.signal or "", name) for f in snap.findings for name in f.receivers}
+    lines = [summary_line(snap), ""]
+    for signal in snap.signals:
+        if not signal.receivers and not show_empty:
+            continue
+        kind = signal.class_name.rpartition(".")[2]
+        lines.append(f"{signal.name}  ({kind}, {len(signal.receivers)} receivers)")
+        by_sender: dict[str, list[ReceiverInfo]] = {}
+        for r in signal.receivers:
+            by_sender.setdefault(str(r.sender), []).append(r)
+        for sender, regs in by_sender.items():
+            lines.append(f"  {sender}")
+            width = max(len(r.receiver.name) for r in regs)
+            for r in regs:
+                lines.append(
+                    f"    {r.index + 1:>2}. {r.receiver.name:<{width}}  {_where(r)}  "
+                    f"{_flags(r, marked)}"
+                )
+        lines.append("")
+    if snap.pending:
+        lines.append("Pending lazy senders (waiting for a model to load)")
+        for p in snap.pending:
+            state = "never resolves" if p.unresolvable else "waiting"
+            lines.append(f"  {p.signal} ← {p.model!r}: {p.receiver.name}  ({state})")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def format_findings(findings: Iterable[Finding]) -> str:
+    """One block per finding: severity, kind, what happens, the fix, where."""
+    blocks = []
+    for f in findings:
+        head = f"{f.severity.upper():<7} {f.kind}"
+        if f.signal:
+            head += f"  [{f.signal}" + (f" ← {f.sender}" if f.sender else "") + "]"
+        block = [head, f"  {f.message}", f"  fix: {f.fix}"]
+        block += [f"  at {short_path(loc.rpartition(':')[0])}:{loc.rpartition(':')[2]}"
+                  for loc in f.locations]
+        blocks.append("\n".join(block))
+    return "\n\n".join(blocks) + ("\n" if blocks else "No findings.\n")
+
+
+def _github_escape(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def format_github(findings: Iterable[Finding]) -> str:
+    """GitHub Actions workflow commands (``::error file=…,line=…::message``)."""
+    level = {"error": "error", "warning": "warning", "note": "notice"}
+    lines = []
+    for f in findings:
+        where = ""
+        if f.locations:
+            path, _, line = f.locations[0].rpartition(":")
+            where = f" file={short_path(path)},line={line}," if line.isdigit() else ""
+        title = f"sigscope {f.kind}"
+        message = _github_escape(f"{f.message} Fix: {f.fix}")
+        lines.append(f"::{level[f.severity]}{where or ' '}title={title}::{message}")
+    return "\n".join(lines) + ("\n" if lines else "")
