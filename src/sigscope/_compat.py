@@ -141,7 +141,7 @@ def pending_connects(app_registry: Any) -> Iterator[RawPending]:
                 continue
             kwargs = connect.keywords or {}
             yield RawPending(
-                model_key=tuple(model_key),  # type: ignore[arg-type]
+                model_key=(model_key[0], model_key[1]),
                 signal=connect.func.__self__,
                 receiver=connect.args[0] if connect.args else kwargs.get("receiver"),
                 weak=bool(kwargs.get("weak", True)),
@@ -163,13 +163,13 @@ def _connect_partial(function: Any) -> Any:
     return None
 
 
-def registered_models(app_registry: Any) -> list[type]:
+def registered_models(app_registry: Any) -> list[Any]:
     """Every model class registered, auto-created m2m ``through`` models included.
 
     Reads ``all_models`` rather than ``get_models()``, which raises before the
     registry is ready.
     """
-    models: list[type] = []
+    models: list[Any] = []
     for app_models in list(getattr(app_registry, "all_models", {}).values()):
         models.extend(list(app_models.values()))
     return models

@@ -269,9 +269,7 @@ def stale(regs: Sequence[ReceiverInfo]) -> list[Finding]:
     for r in regs:
         if not r.stale:
             continue
-        twin = any(
-            o is not r and not o.stale and o.receiver.name == r.receiver.name for o in regs
-        )
+        twin = any(o is not r and not o.stale and o.receiver.name == r.receiver.name for o in regs)
         tail = " The reloaded version is connected too, so both run." if twin else ""
         found.append(
             Finding(
@@ -346,8 +344,7 @@ def pending(snap: Snapshot) -> list[Finding]:
                 sender=p.model,
                 receivers=(p.receiver.name,),
                 message=message,
-                fix="Fix the sender string ('app_label.ModelName') or pass the model class."
-                + hint,
+                fix="Fix the sender string ('app_label.ModelName') or pass the model class." + hint,
                 locations=(p.receiver.location,) if p.receiver.location else (),
             )
         )
@@ -363,10 +360,14 @@ def not_connected(snap: Snapshot) -> list[Finding]:
 
 def falsy_uids(snap: Snapshot) -> list[Finding]:
     found = []
-    sources = [(d.signal, d.function, f"{d.file}:{d.line}") for d in snap.declared
-               if d.falsy_dispatch_uid]
-    sources += [(p.signal, p.receiver.name, p.receiver.location) for p in snap.pending
-                if p.dispatch_uid is not None and not p.dispatch_uid]
+    sources = [
+        (d.signal, d.function, f"{d.file}:{d.line}") for d in snap.declared if d.falsy_dispatch_uid
+    ]
+    sources += [
+        (p.signal, p.receiver.name, p.receiver.location)
+        for p in snap.pending
+        if p.dispatch_uid is not None and not p.dispatch_uid
+    ]
     for signal, name, where in sources:
         found.append(
             Finding(

@@ -19,10 +19,14 @@ class UsageError(Exception):
 
 
 def _settings_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--settings", metavar="MODULE",
-                        help="Django settings module (default: $DJANGO_SETTINGS_MODULE)")
-    parser.add_argument("--pythonpath", metavar="DIR",
-                        help="directory to add to sys.path, like django-admin")
+    parser.add_argument(
+        "--settings",
+        metavar="MODULE",
+        help="Django settings module (default: $DJANGO_SETTINGS_MODULE)",
+    )
+    parser.add_argument(
+        "--pythonpath", metavar="DIR", help="directory to add to sys.path, like django-admin"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,8 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     _settings_options(check)
     commands.add_check_options(check)
     demo = sub.add_parser("demo", help="inspect and check the bundled demo project")
-    demo.add_argument("--output-dir", default="sigscope-demo",
-                      help="where to write signals.json/.dot/.graphml (default: %(default)s)")
+    demo.add_argument(
+        "--output-dir",
+        default="sigscope-demo",
+        help="where to write signals.json/.dot/.graphml (default: %(default)s)",
+    )
     try:
         from sigscope import trace_cli
     except ImportError:  # pragma: no cover - tracing is part of the package

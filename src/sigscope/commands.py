@@ -9,26 +9,46 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from typing import TextIO
+from typing import Protocol
 
 from sigscope.analysis import SEVERITY_ORDER
 from sigscope.export import to_dict, to_dot, to_graphml
 from sigscope.snapshot import Snapshot, filter_snapshot, snapshot
 from sigscope.text import format_findings, format_github, format_inspect, summary_line
 
-__all__ = ["add_common_options", "add_check_options", "add_inspect_options", "check", "inspect"]
+__all__ = ["add_check_options", "add_common_options", "add_inspect_options", "check", "inspect"]
+
+
+class TextIO(Protocol):
+    """Anything with ``write(str)``: ``sys.stdout`` or a management command's stdout."""
+
+    def write(self, text: str, /) -> object: ...
+
 
 INSPECT_FORMATS = ("text", "json", "dot", "graphml")
 CHECK_FORMATS = ("text", "json", "github")
 
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--app", action="append", default=[], metavar="LABEL",
-                        help="only this app (receiver module or sender); repeatable")
-    parser.add_argument("--signal", action="append", default=[], metavar="NAME",
-                        help="only this signal (post_save or its dotted name); repeatable")
-    parser.add_argument("--no-source-scan", action="store_true",
-                        help="skip the static scan for receivers declared but not connected")
+    parser.add_argument(
+        "--app",
+        action="append",
+        default=[],
+        metavar="LABEL",
+        help="only this app (receiver module or sender); repeatable",
+    )
+    parser.add_argument(
+        "--signal",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only this signal (post_save or its dotted name); repeatable",
+    )
+    parser.add_argument(
+        "--no-source-scan",
+        action="store_true",
+        help="skip the static scan for receivers declared but not connected",
+    )
 
 
 def add_inspect_options(parser: argparse.ArgumentParser) -> None:
@@ -41,10 +61,18 @@ def add_inspect_options(parser: argparse.ArgumentParser) -> None:
 def add_check_options(parser: argparse.ArgumentParser) -> None:
     add_common_options(parser)
     parser.add_argument("--format", choices=CHECK_FORMATS, default="text")
-    parser.add_argument("--min-severity", choices=tuple(SEVERITY_ORDER), default="note",
-                        help="hide findings less severe than this (default: note, show all)")
-    parser.add_argument("--fail-on", choices=tuple(SEVERITY_ORDER), default="warning",
-                        help="exit 1 when a shown finding is this severe or worse")
+    parser.add_argument(
+        "--min-severity",
+        choices=tuple(SEVERITY_ORDER),
+        default="note",
+        help="hide findings less severe than this (default: note, show all)",
+    )
+    parser.add_argument(
+        "--fail-on",
+        choices=tuple(SEVERITY_ORDER),
+        default="warning",
+        help="exit 1 when a shown finding is this severe or worse",
+    )
 
 
 def _take(options: argparse.Namespace) -> Snapshot:

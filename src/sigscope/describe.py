@@ -138,7 +138,7 @@ def _describe(obj: Any) -> CallableInfo:
         return _builtin_info(obj)
     if issubclass(cls, type):
         return _builtin_info(obj) if obj.__module__ == "builtins" else _class_info(obj)
-    call = getattr(cls, "__call__", None)
+    call = next((vars(k)["__call__"] for k in cls.__mro__ if "__call__" in vars(k)), None)
     if call is not None and _code_of(call) is not None:
         info = _function_info(call, kind="function")
         return _replace(

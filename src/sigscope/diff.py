@@ -77,6 +77,7 @@ def diff(before: Snapshot, after: Snapshot) -> SnapshotDiff:
         changed += list(zip(pending_a[:pairs], rest_b[:pairs]))
         removed += pending_a[pairs:]
         added += rest_b[pairs:]
+
     def order(r: ReceiverInfo) -> tuple[str, int]:
         return (r.signal, r.index)
 

@@ -96,8 +96,16 @@ def build_graph(snap: Snapshot) -> nx.MultiDiGraph:
     for p in snap.pending:
         sid = f"signal:{p.signal}"
         sender = f"pending:{p.model}"
-        reg = ReceiverInfo(p.signal, -1, p.receiver, _pending_sender(p.model), p.dispatch_uid,
-                           p.weak, p.receiver.is_async, dead=False)
+        reg = ReceiverInfo(
+            p.signal,
+            -1,
+            p.receiver,
+            _pending_sender(p.model),
+            p.dispatch_uid,
+            p.weak,
+            p.receiver.is_async,
+            dead=False,
+        )
         _add_registration(graph, sid, sender, reg, seen, findings, pending=True)
         _count_sender(graph, sender, sid, "pending", p.model)
     return graph
@@ -132,8 +140,14 @@ def _add_registration(
     if rid not in graph:
         graph.add_node(rid, **_receiver_attrs(reg.receiver))
     if sid not in graph:
-        graph.add_node(sid, type="signal", label=sid.rpartition(".")[2], name=sid[7:],
-                       class_name="", builtin=False)
+        graph.add_node(
+            sid,
+            type="signal",
+            label=sid.rpartition(".")[2],
+            name=sid[7:],
+            class_name="",
+            builtin=False,
+        )
     graph.add_edge(
         sid,
         rid,
@@ -153,13 +167,15 @@ def _add_registration(
 
 
 def triggered_by(graph: nx.MultiDiGraph, sender: str) -> list[tuple[str, str]]:
-    """``(signal, receiver)`` pairs that run when ``sender`` (a label) sends, any-sender included."""
-    pairs = []
-    for sid, rid, data in graph.edges(data=True):
-        if data.get("relation") == "calls" and data["sender"] in (sender, "*"):
-            if not data["dead"] and not data["pending"]:
-                pairs.append((graph.nodes[sid]["name"], graph.nodes[rid]["label"]))
-    return pairs
+    """``(signal, receiver)`` pairs that run when ``sender`` (a label) sends, any sender too."""
+    return [
+        (graph.nodes[sid]["name"], graph.nodes[rid]["label"])
+        for sid, rid, data in graph.edges(data=True)
+        if data.get("relation") == "calls"
+        and data["sender"] in (sender, "*")
+        and not data["dead"]
+        and not data["pending"]
+    ]
 
 
 def registered_by(graph: nx.MultiDiGraph, prefixes: str | Iterable[str]) -> list[str]:

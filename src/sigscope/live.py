@@ -58,12 +58,7 @@ def is_stale(receiver: Any) -> bool:
 
 
 def _is_cache_key(obj: Any, target: Any) -> bool:
-    return (
-        type(obj) is tuple
-        and len(obj) >= 3
-        and obj[0] is target
-        and "remove_first" in obj[1:]
-    )
+    return type(obj) is tuple and len(obj) >= 3 and obj[0] is target and "remove_first" in obj[1:]
 
 
 def debug_kept_alive(candidates: Sequence[Any], *, ignore: Sequence[Any] = ()) -> set[int]:
@@ -93,9 +88,7 @@ def debug_kept_alive(candidates: Sequence[Any], *, ignore: Sequence[Any] = ()) -
         else:
             _mark_all(ref, by_id, holders)
     return {
-        i
-        for i, refs in holders.items()
-        if refs and all(_is_cache_key(r, by_id[i]) for r in refs)
+        i for i, refs in holders.items() if refs and all(_is_cache_key(r, by_id[i]) for r in refs)
     }
 
 

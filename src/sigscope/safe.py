@@ -61,7 +61,7 @@ def _describe_instance(obj: Any, limit: int) -> str:
         return f"<QuerySet of {model} (not evaluated)>"
     try:
         text = repr(obj)
-    except BaseException as exc:  # noqa: BLE001 - a foreign __repr__ may raise anything
+    except BaseException as exc:
         return f"<repr-error {type(exc).__name__} in {type_name(obj)} at {id(obj):#x}>"
     if not isinstance(text, str):
         return f"<{type_name(obj)} at {id(obj):#x}>"
@@ -95,5 +95,5 @@ def safe_repr(obj: Any, limit: int = DEFAULT_LIMIT) -> str:
             label = getattr(getattr(obj, "_meta", None), "label", None)
             return label if isinstance(label, str) else f"<class {type_name(obj)}>"
         return _describe_instance(obj, limit)
-    except BaseException as exc:  # noqa: BLE001
+    except BaseException as exc:
         return f"<repr-error {type(exc).__name__} in {type_name(obj)} at {id(obj):#x}>"

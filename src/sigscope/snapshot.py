@@ -248,9 +248,7 @@ def filter_snapshot(
 
     kept = []
     for s in snap.signals:
-        regs = tuple(
-            r for r in s.receivers if keep(s.name, r.receiver.module, r.sender.label)
-        )
+        regs = tuple(r for r in s.receivers if keep(s.name, r.receiver.module, r.sender.label))
         if regs or (signals and _matches_signal(s.name, signals) and not apps):
             kept.append(dataclasses.replace(s, receivers=regs))
     result = Snapshot(
@@ -263,7 +261,7 @@ def filter_snapshot(
         imported_modules=snap.imported_modules,
         taken_at=snap.taken_at,
     )
-    result.findings = tuple(  # type: ignore[misc]
+    result.findings = tuple(
         f
         for f in snap.findings
         if keep(f.signal, f.receivers[0] if f.receivers else None, f.sender)

@@ -57,14 +57,16 @@ def _flags(r: ReceiverInfo, marked: set[tuple[str, str]]) -> str:
 def summary_line(snap: Snapshot, findings: Sequence[Finding] | None = None) -> str:
     findings = snap.findings if findings is None else findings
     counts = Counter(f.severity for f in findings)
-    parts = ", ".join(f"{counts[s]} {s}{'s' if counts[s] != 1 else ''}" for s in
-                      ("error", "warning", "note") if counts[s])
+    parts = ", ".join(
+        f"{counts[s]} {s}{'s' if counts[s] != 1 else ''}"
+        for s in ("error", "warning", "note")
+        if counts[s]
+    )
     listened = sum(1 for s in snap.signals if s.receivers)
     return (
         f"Django {snap.django_version} · {listened} signals with receivers "
         f"({len(snap.signals)} found) · {len(snap.receivers)} registrations · "
-        f"{len(snap.pending)} pending · {len(findings)} findings"
-        + (f" ({parts})" if parts else "")
+        f"{len(snap.pending)} pending · {len(findings)} findings" + (f" ({parts})" if parts else "")
     )
 
 
@@ -106,8 +108,10 @@ def format_findings(findings: Iterable[Finding]) -> str:
         if f.signal:
             head += f"  [{f.signal}" + (f" ← {f.sender}" if f.sender else "") + "]"
         block = [head, f"  {f.message}", f"  fix: {f.fix}"]
-        block += [f"  at {short_path(loc.rpartition(':')[0])}:{loc.rpartition(':')[2]}"
-                  for loc in f.locations]
+        block += [
+            f"  at {short_path(loc.rpartition(':')[0])}:{loc.rpartition(':')[2]}"
+            for loc in f.locations
+        ]
         blocks.append("\n".join(block))
     return "\n\n".join(blocks) + ("\n" if blocks else "No findings.\n")
 
