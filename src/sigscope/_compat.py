@@ -23,7 +23,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import django
 from django.dispatch import Signal
@@ -46,8 +46,7 @@ BUILTIN_SIGNAL_MODULES: tuple[str, ...] = (
 ) + (("django.tasks.signals",) if DJANGO_VERSION >= (6, 0) else ())
 
 
-@dataclass(frozen=True, slots=True)
-class RawEntry:
+class RawEntry(NamedTuple):
     """One ``Signal.receivers`` entry, the same shape on every Django."""
 
     index: int

@@ -36,6 +36,8 @@ def _short(dotted: str) -> str:
 
 def unconnected(snap: Snapshot) -> list[Finding]:
     """A ``not_connected`` finding for each declared receiver that nothing connected."""
+    if not snap.declared:
+        return []
     at: set[tuple[str, int]] = set()
     names: set[tuple[str, str]] = set()
     infos = [r.receiver for r in snap.receivers] + [p.receiver for p in snap.pending]

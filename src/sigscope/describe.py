@@ -34,6 +34,11 @@ def _code_of(func: Any) -> types.CodeType | None:
 
 
 def _is_async(obj: Any) -> bool:
+    if type(obj) is types.FunctionType:  # the common case, without inspect's unwrapping
+        if obj.__code__.co_flags & inspect.CO_COROUTINE:
+            return True
+        marks = obj.__dict__  # markcoroutinefunction() leaves an attribute behind
+        return bool(marks) and _marked_async(obj)
     try:
         if inspect.iscoroutinefunction(obj):
             return True
@@ -43,6 +48,17 @@ def _is_async(obj: Any) -> bool:
         return bool(iscoroutinefunction(obj))
     except Exception:
         return False
+
+
+def _marked_async(obj: Any) -> bool:
+    from asgiref.sync import iscoroutinefunction
+
+    return bool(iscoroutinefunction(obj))
+
+
+@functools.lru_cache(maxsize=1024)
+def _only_in_memory(filename: str) -> bool:
+    return not os.path.exists(filename)
 
 
 def _unwrap(func: Any) -> tuple[Any, tuple[str, ...]]:
@@ -69,9 +85,8 @@ def _function_info(func: Any, *, kind: str, **extra: Any) -> CallableInfo:
     real, wrappers = _unwrap(func)
     code = _code_of(real)
     filename = code.co_filename if code else None
-    in_memory = bool(filename) and not os.path.exists(filename)  # type: ignore[arg-type]
-    if in_memory and filename not in linecache.cache:
-        in_memory = False  # e.g. <string> from exec with no source kept
+    # A notebook cell or exec'd source: its text lives in linecache only.
+    in_memory = bool(filename) and filename in linecache.cache and _only_in_memory(filename)
     name = getattr(func, "__name__", "")
     if kind == "function" and name == "<lambda>":
         kind = "lambda"

@@ -27,13 +27,14 @@ Edges
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
 from sigscope.analysis import SEVERITY_ORDER
-from sigscope.records import CallableInfo, ReceiverInfo
+from sigscope.records import CallableInfo, ReceiverInfo, SenderInfo
 
 if TYPE_CHECKING:
     from sigscope.snapshot import Snapshot
@@ -43,13 +44,22 @@ __all__ = ["build_graph", "registered_by", "triggered_by"]
 ANY = "sender:*"
 
 
-def _receiver_id(info: CallableInfo, seen: dict[tuple[str, Any], str]) -> str:
-    identity = (info.name, (info.self_id, info.func_id) if info.func_id else id(info))
-    if identity not in seen:
-        taken = sum(1 for name, _ in seen if name == info.name)
-        suffix = f"#{taken + 1}" if taken else ""
-        seen[identity] = f"receiver:{info.name}{suffix}"
-    return seen[identity]
+class _ReceiverIds:
+    """Stable node ids: ``receiver:<name>``, then ``#2``, ``#3`` for other objects of one name."""
+
+    def __init__(self) -> None:
+        self._ids: dict[tuple[str, Any], str] = {}
+        self._per_name: Counter[str] = Counter()
+
+    def __call__(self, info: CallableInfo) -> str:
+        name = info.name
+        identity = (name, (info.self_id, info.func_id) if info.func_id else id(info))
+        found = self._ids.get(identity)
+        if found is None:
+            self._per_name[name] += 1
+            taken = self._per_name[name]
+            found = self._ids[identity] = f"receiver:{name}" + (f"#{taken}" if taken > 1 else "")
+        return found
 
 
 def _receiver_attrs(info: CallableInfo) -> dict[str, Any]:
@@ -76,94 +86,91 @@ def _finding_index(snap: Snapshot) -> dict[tuple[str, str], str]:
 
 def build_graph(snap: Snapshot) -> nx.MultiDiGraph:
     """The graph of a snapshot (see the module docstring for the schema)."""
-    graph = nx.MultiDiGraph(django_version=snap.django_version)
-    seen: dict[tuple[str, Any], str] = {}
-    findings = _finding_index(snap)
+    builder = _Builder(_finding_index(snap))
     for signal in snap.signals:
-        sid = f"signal:{signal.name}"
-        graph.add_node(
-            sid,
-            type="signal",
-            label=signal.name.rpartition(".")[2],
-            name=signal.name,
-            class_name=signal.class_name,
-            builtin=signal.is_builtin,
-        )
+        builder.signal(signal.name, signal.class_name, signal.is_builtin)
         for reg in signal.receivers:
             sender = ANY if reg.sender.is_any else f"sender:{reg.sender.label}"
-            _add_registration(graph, sid, sender, reg, seen, findings, pending=False)
-            _count_sender(graph, sender, sid, reg.sender.kind, reg.sender.label)
+            builder.registration(signal.name, sender, reg.sender.kind, reg, pending=False)
     for p in snap.pending:
-        sid = f"signal:{p.signal}"
-        sender = f"pending:{p.model}"
         reg = ReceiverInfo(
             p.signal,
             -1,
             p.receiver,
-            _pending_sender(p.model),
+            SenderInfo("pending", p.model, 0),
             p.dispatch_uid,
             p.weak,
             p.receiver.is_async,
             dead=False,
         )
-        _add_registration(graph, sid, sender, reg, seen, findings, pending=True)
-        _count_sender(graph, sender, sid, "pending", p.model)
-    return graph
+        builder.signal(p.signal, "", p.signal.startswith("django."))
+        builder.registration(p.signal, f"pending:{p.model}", "pending", reg, pending=True)
+    return builder.graph(django_version=snap.django_version)
 
 
-def _pending_sender(model: str) -> Any:
-    from sigscope.records import SenderInfo
+class _Builder:
+    """Collects nodes and edges, then builds the graph in one go."""
 
-    return SenderInfo("pending", model, 0)
+    def __init__(self, findings: dict[tuple[str, str], str]) -> None:
+        self.findings = findings
+        self.ids = _ReceiverIds()
+        self.nodes: dict[str, dict[str, Any]] = {}
+        self.edges: list[tuple[str, str, str, dict[str, Any]]] = []
+        self.sends: Counter[tuple[str, str]] = Counter()
 
-
-def _count_sender(graph: nx.MultiDiGraph, sender: str, sid: str, kind: str, label: Any) -> None:
-    if sender not in graph:
-        graph.add_node(sender, type="sender", kind=kind, label=label or "any sender")
-    if graph.has_edge(sender, sid, key="sends"):
-        graph.edges[sender, sid, "sends"]["registrations"] += 1
-    else:
-        graph.add_edge(sender, sid, key="sends", relation="sends", registrations=1)
-
-
-def _add_registration(
-    graph: nx.MultiDiGraph,
-    sid: str,
-    sender: str,
-    reg: ReceiverInfo,
-    seen: dict[tuple[str, Any], str],
-    findings: dict[tuple[str, str], str],
-    *,
-    pending: bool,
-) -> None:
-    rid = _receiver_id(reg.receiver, seen)
-    if rid not in graph:
-        graph.add_node(rid, **_receiver_attrs(reg.receiver))
-    if sid not in graph:
-        graph.add_node(
-            sid,
-            type="signal",
-            label=sid.rpartition(".")[2],
-            name=sid[7:],
-            class_name="",
-            builtin=False,
+    def signal(self, name: str, class_name: str, builtin: bool) -> None:
+        self.nodes.setdefault(
+            f"signal:{name}",
+            {
+                "type": "signal",
+                "label": name.rpartition(".")[2],
+                "name": name,
+                "class_name": class_name,
+                "builtin": builtin,
+            },
         )
-    graph.add_edge(
-        sid,
-        rid,
-        key=f"{reg.signal}#{reg.index if not pending else 'pending'}:{rid}",
-        relation="calls",
-        sender=sender.split(":", 1)[1],
-        order=reg.index,
-        dispatch_uid=reg.dispatch_uid or "",
-        weak=reg.weak,
-        is_async=reg.is_async,
-        dead=reg.dead,
-        pending=pending,
-        stale=reg.stale,
-        debug_kept_alive=reg.debug_kept_alive,
-        finding=findings.get((reg.signal, reg.receiver.name), ""),
-    )
+
+    def registration(
+        self, signal: str, sender: str, kind: str, reg: ReceiverInfo, *, pending: bool
+    ) -> None:
+        sid, rid = f"signal:{signal}", self.ids(reg.receiver)
+        if rid not in self.nodes:
+            self.nodes[rid] = _receiver_attrs(reg.receiver)
+        if sender not in self.nodes:
+            label = reg.sender.label or "any sender"
+            self.nodes[sender] = {"type": "sender", "kind": kind, "label": label}
+        self.sends[(sender, sid)] += 1
+        order = "pending" if pending else reg.index
+        self.edges.append(
+            (
+                sid,
+                rid,
+                f"{signal}#{order}",
+                {
+                    "relation": "calls",
+                    "sender": sender.split(":", 1)[1],
+                    "order": reg.index,
+                    "dispatch_uid": reg.dispatch_uid or "",
+                    "weak": reg.weak,
+                    "is_async": reg.is_async,
+                    "dead": reg.dead,
+                    "pending": pending,
+                    "stale": reg.stale,
+                    "debug_kept_alive": reg.debug_kept_alive,
+                    "finding": self.findings.get((reg.signal, reg.receiver.name), ""),
+                },
+            )
+        )
+
+    def graph(self, **attrs: Any) -> nx.MultiDiGraph:
+        graph = nx.MultiDiGraph(**attrs)
+        graph.add_nodes_from(self.nodes.items())
+        # add_edge(**attrs) rather than add_edges_from: the latter builds a view per edge
+        for (sender, sid), n in self.sends.items():
+            graph.add_edge(sender, sid, key="sends", relation="sends", registrations=n)
+        for u, v, key, attrs in self.edges:
+            graph.add_edge(u, v, key=key, **attrs)
+        return graph
 
 
 def triggered_by(graph: nx.MultiDiGraph, sender: str) -> list[tuple[str, str]]:

@@ -157,6 +157,12 @@ class SenderIndex:
         self._by_id[id(sender)] = info
         return info
 
+    def prime(self, entries: Iterable[_compat.RawEntry]) -> None:
+        """Look up every entry's sender; then :meth:`resolve_from_gc` finds the rest at once."""
+        for entry in entries:
+            if entry.sender_ref is None:
+                self.lookup(entry.sender_id)
+
     def resolve_from_gc(self) -> None:
         """One pass over live objects for the senders only an ``id()`` names (Django < 6)."""
         wanted = self._unresolved - self._by_id.keys()
@@ -192,11 +198,16 @@ def read_signal(
     name: str,
     aliases: tuple[str, ...],
     senders: SenderIndex,
+    entries: list[_compat.RawEntry] | None = None,
 ) -> tuple[SignalInfo, list[Any]]:
-    """One signal's record, and each registration's live receiver (or ``None``) in order."""
+    """One signal's record, and each registration's live receiver (or ``None``) in order.
+
+    Pass ``entries`` (already read, and their sender ids already looked up in
+    ``senders``) to resolve every sender in one pass over live objects first.
+    """
     records: list[ReceiverInfo] = []
     live: list[Any] = []
-    for entry in _compat.raw_entries(signal):
+    for entry in _compat.raw_entries(signal) if entries is None else entries:
         receiver = entry.resolve()
         records.append(_registration(name, entry, receiver, senders))
         live.append(receiver)
@@ -233,8 +244,16 @@ def _registration(
         weak=entry.weak,
         is_async=bool(entry.is_async) if entry.is_async is not None else identity.is_async,
         dead=dead,
-        lookup_key=safe_repr((entry.receiver_key, entry.sender_id), 120),
+        lookup_key=_key_repr(entry.receiver_key, entry.sender_id),
     )
+
+
+def _key_repr(receiver_key: Any, sender_id: int) -> str:
+    simple = type(receiver_key) in (int, str) or (
+        type(receiver_key) is tuple and all(type(k) is int for k in receiver_key)
+    )
+    key = repr(receiver_key) if simple and len(str(receiver_key)) < 100 else None
+    return f"({key or safe_repr(receiver_key, 100)}, {sender_id})"
 
 
 def _sender(entry: _compat.RawEntry, senders: SenderIndex) -> SenderInfo:
@@ -243,7 +262,7 @@ def _sender(entry: _compat.RawEntry, senders: SenderIndex) -> SenderInfo:
         if sender is None:
             return SenderInfo("dead", "<garbage-collected sender>", entry.sender_id)
         return senders.learn(sender)
-    return senders.lookup(entry.sender_id) or SenderInfo("pending", None, entry.sender_id)
+    return senders.final(entry.sender_id)
 
 
 def _dispatch_uid(entry: _compat.RawEntry, receiver: Any) -> str | None:
