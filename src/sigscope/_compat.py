@@ -49,7 +49,7 @@ BUILTIN_SIGNAL_MODULES: tuple[str, ...] = (
 class RawEntry(NamedTuple):
     """One ``Signal.receivers`` entry, the same shape on every Django."""
 
-    index: int
+    position: int
     receiver_key: Any  # dispatch_uid, id(receiver) or (id(self), id(func))
     sender_id: int
     ref: Any  # the weakref, or the receiver itself when strong

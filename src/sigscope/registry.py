@@ -237,7 +237,7 @@ def _registration(
     uid = _dispatch_uid(entry, receiver)
     return ReceiverInfo(
         signal=name,
-        index=entry.index,
+        index=entry.position,
         receiver=identity,
         sender=sender,
         dispatch_uid=uid,
