@@ -39,7 +39,7 @@ def test_two_registrations_of_one_function_are_two_edges(wired):
     edges = graph.get_edge_data(signal, receiver)
     assert len(edges) == 3
     assert sorted(e["sender"] for e in edges.values()) == ["*", "*", "shop.Order"]
-    assert {e["finding"] for e in edges.values()} >= {"duplicate_any_and_specific"}
+    assert all(e["finding"].startswith("duplicate_") for e in edges.values())
     assert graph.edges["sender:shop.Order", signal, "sends"]["registrations"] == 1
     assert graph.edges["sender:*", signal, "sends"]["registrations"] == 2
     assert graph.nodes[receiver]["type"] == "receiver"

@@ -160,7 +160,7 @@ def _uid_finding(regs: list[ReceiverInfo]) -> Finding:
         f"{when(first.signal, first.sender)}: it is connected under {len(regs)} lookup "
         f"keys ({uids}).",
         fix="Connect it once, with one dispatch_uid that names the receiver "
-        '(e.g. dispatch_uid="shop.signals.recalculate_totals"), and remove the other calls.',
+        f'(e.g. dispatch_uid="{first.receiver.name}"), and remove the other calls.',
         locations=_locations(regs),
     )
 
@@ -300,8 +300,9 @@ def dead_and_kept_alive(regs: Sequence[ReceiverInfo]) -> list[Finding]:
                     sender=_label(r.sender),
                     receivers=(r.receiver.name,),
                     message=f"{r.receiver.name} was garbage collected: it was connected "
-                    "weakly and nothing else kept it alive, so it never runs again (Django "
-                    "prunes the entry at the next connect or send).",
+                    "weakly and nothing else kept it alive, so it never runs (Django prunes "
+                    "such entries lazily; an object that died during connect() on Django "
+                    "6.x stays listed).",
                     fix="Keep a reference: define the receiver at module level (or keep the "
                     "instance alive), or connect with weak=False.",
                     locations=_locations([r]),
@@ -361,7 +362,9 @@ def not_connected(snap: Snapshot) -> list[Finding]:
 def falsy_uids(snap: Snapshot) -> list[Finding]:
     found = []
     sources = [
-        (d.signal, d.function, f"{d.file}:{d.line}") for d in snap.declared if d.falsy_dispatch_uid
+        (d.signal, f"{d.module}.{d.function}", f"{d.file}:{d.line}")
+        for d in snap.declared
+        if d.falsy_dispatch_uid
     ]
     sources += [
         (p.signal, p.receiver.name, p.receiver.location)

@@ -4,7 +4,9 @@ A ``@receiver`` function is connected when some registration's code starts at
 the same ``file:line`` (a decorated function's ``co_firstlineno`` is its
 first decorator's line, which is what the scan records).  A ``.connect(name)``
 call is connected when a registration on a signal of the same short name has
-that function name.  Connects inside ordinary functions are not judged: sigscope
+that function name, or comes from the same file (a callable instance or a
+bound method is named by its class, not by the variable the source connects).
+Connects inside ordinary functions are not judged: sigscope
 cannot know whether that function is meant to have run.
 """
 
@@ -40,28 +42,34 @@ def unconnected(snap: Snapshot) -> list[Finding]:
         return []
     at: set[tuple[str, int]] = set()
     names: set[tuple[str, str]] = set()
+    files: set[tuple[str, str]] = set()
     infos = [r.receiver for r in snap.receivers] + [p.receiver for p in snap.pending]
     signals = [r.signal for r in snap.receivers] + [p.signal for p in snap.pending]
     for info, signal in zip(infos, signals):
         if info.file and info.line:
             at.add((_real(info.file), info.line))
+            files.add((_short(signal), _real(info.file)))
         names.add((_short(signal), _short(info.qualname)))
     found = []
     for d in snap.declared:
-        if d.scope == "function" or _is_connected(d, at, names):
+        if d.scope == "function" or _is_connected(d, at, names, files):
             continue
         found.append(_finding(d, imported=d.module in snap.imported_modules))
     return found
 
 
 def _is_connected(
-    d: DeclaredReceiver, at: set[tuple[str, int]], names: set[tuple[str, str]]
+    d: DeclaredReceiver,
+    at: set[tuple[str, int]],
+    names: set[tuple[str, str]],
+    files: set[tuple[str, str]],
 ) -> bool:
     if d.via == "receiver":
         return (_real(d.file), d.line) in at
     if not _SIMPLE_NAME.match(d.function):
         return True  # a lambda or partial(...) in source: no reliable way to match it
-    return (_short(d.signal), _short(d.function)) in names
+    signal = _short(d.signal)
+    return (signal, _short(d.function)) in names or (signal, _real(d.file)) in files
 
 
 def _finding(d: DeclaredReceiver, *, imported: bool) -> Finding:

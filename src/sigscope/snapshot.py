@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import django
 
 from sigscope import _compat, live
+from sigscope.declared import project_roots, scan_declared
 from sigscope.describe import describe_callable
 from sigscope.records import DeclaredReceiver, Finding, PendingInfo, ReceiverInfo, SignalInfo
 from sigscope.registry import SenderIndex, find_signals, read_signal
@@ -172,8 +173,6 @@ def _snapshot(*, scan_source: bool, app_registry: Any) -> Snapshot:
     del live_lists
     declared: tuple[DeclaredReceiver, ...] = ()
     if scan_source:
-        from sigscope.declared import project_roots, scan_declared
-
         declared = scan_declared(project_roots(_compat.app_configs(registry)))
     return Snapshot(
         signals,

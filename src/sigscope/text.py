@@ -78,7 +78,8 @@ def format_inspect(snap: Snapshot, *, show_empty: bool = False) -> str:
         if not signal.receivers and not show_empty:
             continue
         kind = signal.class_name.rpartition(".")[2]
-        lines.append(f"{signal.name}  ({kind}, {len(signal.receivers)} receivers)")
+        count = len(signal.receivers)
+        lines.append(f"{signal.name}  ({kind}, {count} receiver{'s' if count != 1 else ''})")
         by_sender: dict[str, list[ReceiverInfo]] = {}
         for r in signal.receivers:
             by_sender.setdefault(str(r.sender), []).append(r)

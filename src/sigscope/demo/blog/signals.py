@@ -1,0 +1,6 @@
+"""The blog's custom signal."""
+
+from django.dispatch import Signal
+
+#: Sent with ``post=`` when a post goes live.
+post_published = Signal()
