@@ -15,6 +15,7 @@ builtin              module + name, no source
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import linecache
@@ -98,7 +99,7 @@ def _function_info(func: Any, *, kind: str, **extra: Any) -> CallableInfo:
         qualname=str(qualname),
         file=filename,
         line=code.co_firstlineno if code else None,
-        is_async=_is_async(func) or _is_async(real),
+        is_async=_is_async(func) or (real is not func and _is_async(real)),
         is_closure=bool(getattr(real, "__closure__", None)) or "<locals>" in str(qualname),
         wrapped_by=wrappers,
         func_id=id(func),
@@ -202,7 +203,11 @@ def describe_dead(func: Any = None) -> CallableInfo:
     return _replace(info, kind="dead", bound_to="<garbage-collected instance>")
 
 
-def _replace(info: CallableInfo, **changes: Any) -> CallableInfo:
-    import dataclasses
+_FIELDS = tuple(f.name for f in dataclasses.fields(CallableInfo))
 
-    return dataclasses.replace(info, **changes)
+
+def _replace(info: CallableInfo, **changes: Any) -> CallableInfo:
+    """``dataclasses.replace`` without its per-call field introspection (hot at 10k receivers)."""
+    values = {name: getattr(info, name) for name in _FIELDS}
+    values.update(changes)
+    return CallableInfo(**values)

@@ -15,7 +15,7 @@ import types
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["debug_kept_alive", "is_stale"]
+__all__ = ["debug_kept_alive", "is_bound_by_its_module", "is_stale"]
 
 
 def _lookup(namespace: Any, dotted: str) -> Any:
@@ -55,6 +55,24 @@ def is_stale(receiver: Any) -> bool:
         return False  # the module binds a wrapper around this very function
     same_source = current.__code__.co_filename == func.__code__.co_filename
     return same_source and current.__qualname__ == qualname
+
+
+def is_bound_by_its_module(receiver: Any) -> bool:
+    """A function its module (or class) binds under its own name: that keeps it alive.
+
+    Such receivers cannot be alive *only* through DEBUG's cache, so
+    :func:`debug_kept_alive` need not search the heap for them.
+    """
+    func = receiver.__func__ if type(receiver) is types.MethodType else receiver
+    if type(func) is not types.FunctionType:
+        return False
+    module = sys.modules.get(func.__module__) if isinstance(func.__module__, str) else None
+    if module is None or "<" in func.__qualname__:
+        return False
+    current = _lookup(module, func.__qualname__)
+    if type(current) in (classmethod, staticmethod):
+        current = current.__func__
+    return current is func or getattr(current, "__wrapped__", None) is func
 
 
 def _is_cache_key(obj: Any, target: Any) -> bool:

@@ -227,7 +227,7 @@ def _add_live_facts(
         rec
         for info, recs in zip(signals, live_lists)
         for r, rec in zip(info.receivers, recs)
-        if debug and r.weak and rec is not None
+        if debug and r.weak and rec is not None and not live.is_bound_by_its_module(rec)
     ]
     kept = live.debug_kept_alive(candidates, ignore=live_lists) if candidates else set()
     del candidates
