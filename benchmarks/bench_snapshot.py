@@ -21,10 +21,10 @@ import time
 import types
 
 import django
-import sigscope.demo
 from django.dispatch import Signal
 
 import sigscope
+import sigscope.demo
 from sigscope.registry import find_signals
 
 

@@ -6,8 +6,8 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-import sigscope.demo
 
+import sigscope.demo
 from sigscope import _compat
 
 sigscope.demo.setup()
