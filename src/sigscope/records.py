@@ -20,9 +20,12 @@ from typing import Any
 __all__ = [
     "CallableInfo",
     "DeclaredReceiver",
+    "ErrorInfo",
     "Finding",
     "PendingInfo",
+    "ReceiverCall",
     "ReceiverInfo",
+    "SendEvent",
     "SenderInfo",
     "SignalInfo",
     "to_plain",
@@ -190,6 +193,57 @@ class Finding:
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
             raise ValueError(f"severity must be one of {SEVERITIES}, not {self.severity!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorInfo:
+    """An exception a receiver raised (or that left a send), as text."""
+
+    type: str
+    message: str
+    traceback: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiverCall:
+    """One receiver run by one send."""
+
+    #: Position in Django's call order for this send (sync receivers, then async).
+    index: int
+    receiver: CallableInfo
+    is_async: bool
+    duration_ns: int
+    #: Safe, bounded repr of what it returned (``None`` when it raised).
+    result: str | None = None
+    error: ErrorInfo | None = None
+
+    @property
+    def name(self) -> str:
+        return self.receiver.name
+
+
+@dataclass(frozen=True, slots=True)
+class SendEvent:
+    """One ``send``/``send_robust``/``asend``/``asend_robust`` call and what it ran."""
+
+    id: int
+    #: ``(send id, call index)`` of the receiver this send was made from, or ``None``.
+    parent: tuple[int, int] | None
+    signal: str
+    method: str
+    #: Model label (``shop.Order``), ``app:<label>``, a safe repr, or ``None``.
+    sender: str | None
+    #: Keyword arguments as ``(name, safe repr)``; sensitive names redacted.
+    kwargs: tuple[tuple[str, str], ...]
+    thread: str
+    thread_id: int
+    task: str | None
+    #: Wall-clock start (``time.time()``) and duration of the whole send.
+    started_at: float
+    duration_ns: int
+    calls: tuple[ReceiverCall, ...]
+    #: The exception that propagated out of the send, if one did.
+    error: ErrorInfo | None = None
 
 
 def to_plain(record: Any) -> Any:

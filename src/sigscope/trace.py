@@ -1,0 +1,398 @@
+"""``Trace``: what a tracer recorded, as a tree, a summary, JSON Lines and assertions.
+
+A ``Trace`` reads its tracer's ring buffer, so it is live while the tracer
+runs and fixed once it stops.  Events are plain records (``SendEvent``,
+``ReceiverCall``): nothing here touches Django.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any
+
+import django
+
+from sigscope.records import ReceiverCall, SendEvent, to_plain
+
+if TYPE_CHECKING:
+    from sigscope.tracing import Tracer
+
+__all__ = ["JSONL_SCHEMA", "ReceiverStats", "SignalStats", "Trace"]
+
+JSONL_SCHEMA = 1
+_TREE_LIMIT = 200
+
+
+def _ms(ns: int) -> str:
+    """A duration for people: ``7 µs``, ``2.09 ms``, ``310 ms``."""
+    if ns < 100_000:
+        return f"{ns / 1e3:.0f} µs"
+    ms = ns / 1e6
+    return f"{ms:.2f} ms" if ms < 100 else f"{ms:.0f} ms"
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else "…" + text[-(width - 1) :]
+
+
+def _short(name: str) -> str:
+    return name.rpartition(".")[2]
+
+
+def _signal_key(signal: Any) -> str:
+    """A name to match events against: a ``Signal`` object's canonical name, or the string."""
+    if isinstance(signal, str):
+        return signal
+    from sigscope import tracing
+
+    return str(tracing._signal_name(signal))
+
+
+def _sender_key(sender: Any) -> str | None:
+    if sender is None or isinstance(sender, str):
+        return sender
+    from sigscope import tracing
+
+    return tracing._sender_label(sender)
+
+
+def _same_signal(event: SendEvent, wanted: str) -> bool:
+    return event.signal == wanted or event.signal.endswith("." + wanted)
+
+
+@dataclass(frozen=True)
+class SignalStats:
+    signal: str
+    sends: int
+    calls: int
+    errors: int
+    total_ns: int
+
+
+@dataclass(frozen=True)
+class ReceiverStats:
+    receiver: str
+    signal: str
+    calls: int
+    errors: int
+    total_ns: int
+    max_ns: int
+
+    @property
+    def mean_ns(self) -> float:
+        return self.total_ns / self.calls if self.calls else 0.0
+
+
+class Trace:
+    """The recorded sends of one :class:`~sigscope.tracing.Tracer`."""
+
+    def __init__(self, tracer: Tracer) -> None:
+        self._tracer = tracer
+
+    # -- data
+    @property
+    def events(self) -> tuple[SendEvent, ...]:
+        """Every recorded send, in the order they started."""
+        return self._tracer.events
+
+    @property
+    def dropped(self) -> int:
+        """Sends recorded but pushed out of the ring buffer (``max_events``)."""
+        return self._tracer.dropped
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def __iter__(self) -> Iterator[SendEvent]:
+        return iter(self.events)
+
+    def sends(self, signal: Any = None, sender: Any = None) -> list[SendEvent]:
+        """The sends of ``signal`` (object or name) from ``sender`` (class or label)."""
+        wanted = _signal_key(signal) if signal is not None else None
+        who = _sender_key(sender)
+        return [
+            e
+            for e in self.events
+            if (wanted is None or _same_signal(e, wanted)) and (who is None or e.sender == who)
+        ]
+
+    def receivers_called(self, signal: Any = None, sender: Any = None) -> list[str]:
+        """Dotted names of the receivers run by those sends, in call order."""
+        return [c.name for e in self.sends(signal, sender) for c in e.calls]
+
+    def children(self, event: SendEvent, call: ReceiverCall | None = None) -> list[SendEvent]:
+        """Sends made inside ``event`` (inside one of its receivers when ``call`` is given)."""
+        return [
+            e
+            for e in self.events
+            if e.parent is not None
+            and e.parent[0] == event.id
+            and (call is None or e.parent[1] == call.index)
+        ]
+
+    # -- assertions (for tests; the pytest plugin's ``signal_trace`` is a Trace)
+    def assert_sent(self, signal: Any, sender: Any = None, *, times: int | None = None) -> None:
+        """Fail unless ``signal`` was sent (by ``sender``; exactly ``times`` times if given)."""
+        found = self.sends(signal, sender)
+        what = _describe(signal, sender)
+        if not found:
+            raise AssertionError(f"{what} was never sent. Sent: {self._sent_summary()}")
+        if times is not None and len(found) != times:
+            raise AssertionError(f"{what} was sent {len(found)} times, expected {times}.")
+
+    def assert_not_sent(self, signal: Any, sender: Any = None) -> None:
+        """Fail if ``signal`` was sent (by ``sender``)."""
+        found = self.sends(signal, sender)
+        if found:
+            raise AssertionError(
+                f"{_describe(signal, sender)} was sent {len(found)} times; first: "
+                f"{_event_line(found[0])}"
+            )
+
+    def _sent_summary(self) -> str:
+        seen = sorted({f"{_short(e.signal)}({e.sender or '-'})" for e in self.events})
+        return ", ".join(seen) if seen else "nothing (with receivers)"
+
+    # -- summaries and exports
+    def summary(self) -> tuple[list[SignalStats], list[ReceiverStats]]:
+        """Per-signal and per-receiver counts and times, slowest receivers first."""
+        signals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+        receivers: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+        for e in self.events:
+            row = signals[e.signal]
+            row[0] += 1
+            row[3] += e.duration_ns
+            for c in e.calls:
+                row[1] += 1
+                row[2] += c.error is not None
+                r = receivers[(c.name, e.signal)]
+                r[0] += 1
+                r[1] += c.error is not None
+                r[2] += c.duration_ns
+                r[3] = max(r[3], c.duration_ns)
+        sig = [SignalStats(k, *v) for k, v in signals.items()]
+        rec = [ReceiverStats(k[0], k[1], *v) for k, v in receivers.items()]
+        sig.sort(key=lambda s: -s.total_ns)
+        rec.sort(key=lambda r: -r.total_ns)
+        return sig, rec
+
+    def summary_text(self) -> str:
+        sig, rec = self.summary()
+        lines = ["signal                                   sends  calls  errors     total"]
+        for s in sig:
+            lines.append(
+                f"{_short(s.signal):<40} {s.sends:>5}  {s.calls:>5}  {s.errors:>6}  "
+                f"{_ms(s.total_ns):>9}"
+            )
+        lines += [
+            "",
+            "receiver                                            calls      total        max",
+        ]
+        for r in rec:
+            lines.append(
+                f"{_clip(r.receiver, 50):<50} {r.calls:>6}  "
+                f"{_ms(r.total_ns):>9}  {_ms(r.max_ns):>9}"
+            )
+        return "\n".join(lines)
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        return [_event_dict(e) for e in self.events]
+
+    def to_jsonl(self, target: str | IO[str]) -> int:
+        """Write a header line then one line per send; returns the number of sends."""
+        events = self.events
+        header = {
+            "type": "header",
+            "schema": JSONL_SCHEMA,
+            "django_version": django.get_version(),
+            "events": len(events),
+            "dropped": self.dropped,
+        }
+        lines = [json.dumps(header)] + [json.dumps(_event_dict(e)) for e in events]
+        text = "\n".join(lines) + "\n"
+        if isinstance(target, str):
+            with open(target, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        else:
+            target.write(text)
+        return len(events)
+
+    # -- rendering
+    def tree(self, *, limit: int = _TREE_LIMIT) -> str:
+        """The sends as an indented tree: each receiver, and the sends made inside it."""
+        return "\n".join(line for _, line in self._tree_rows(limit)) or "(no signals sent)"
+
+    def _tree_rows(self, limit: int) -> Iterator[tuple[int, str]]:
+        events = self.events
+        ids = {e.id for e in events}
+        kids: dict[tuple[int, int], list[SendEvent]] = defaultdict(list)
+        roots = []
+        for e in events:
+            if e.parent is not None and e.parent[0] in ids:
+                kids[e.parent].append(e)
+            else:
+                roots.append(e)
+        shown = 0
+
+        def walk(event: SendEvent, depth: int) -> Iterator[tuple[int, str]]:
+            nonlocal shown
+            shown += 1
+            yield depth, "   " * depth + _event_line(event)
+            for call in event.calls:
+                yield depth + 1, "   " * (depth + 1) + _call_line(call)
+                for child in kids.get((event.id, call.index), ()):
+                    yield from walk(child, depth + 2)
+
+        for root in roots:
+            if shown >= limit:
+                yield 0, f"… {len(events) - shown} more sends (see .events or .to_jsonl())"
+                break
+            yield from walk(root, 0)
+        if self.dropped:
+            yield 0, f"({self.dropped} earlier sends dropped: max_events={self._tracer.max_events})"
+
+    def __repr__(self) -> str:
+        state = "recording" if self._tracer.running else "stopped"
+        head = f"<Trace: {len(self.events)} sends, {self.dropped} dropped, {state}>"
+        return head + "\n" + self.tree(limit=50)
+
+    def _repr_html_(self) -> str:
+        return render_html(self)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, str]:
+        return {"text/plain": repr(self), "text/html": render_html(self)}
+
+
+def _describe(signal: Any, sender: Any) -> str:
+    name = _short(_signal_key(signal))
+    who = _sender_key(sender)
+    return f"{name}(sender={who})" if who else name
+
+
+def _event_line(e: SendEvent) -> str:
+    count = len(e.calls)
+    head = f"{_short(e.signal)}({e.sender or '-'})"
+    method = "" if e.method == "send" else f" [{e.method}]"
+    tail = f" ✗ {e.error.type}: {e.error.message}" if e.error else ""
+    plural = "s" if count != 1 else ""
+    return f"▸ {head}{method} → {count} receiver{plural}, {_ms(e.duration_ns)}{tail}"
+
+
+def _call_line(c: ReceiverCall) -> str:
+    mark = "async " if c.is_async else ""
+    outcome = f"✗ {c.error.type}: {c.error.message}" if c.error is not None else f"→ {c.result}"
+    return f"{c.index + 1}. {mark}{c.name}  {_ms(c.duration_ns)}  {outcome}"
+
+
+def _event_dict(e: SendEvent) -> dict[str, Any]:
+    data = to_plain(e)
+    data["kwargs"] = dict(e.kwargs)
+    data["parent"] = list(e.parent) if e.parent else None
+    for call in data["calls"]:
+        info = call["receiver"]
+        call["receiver"] = (
+            f"{info['module']}.{info['qualname']}" if info["module"] else info["qualname"]
+        )
+        call["file"], call["line"], call["kind"] = info["file"], info["line"], info["kind"]
+    return {"type": "send", **data}
+
+
+# --------------------------------------------------------------------------- HTML
+
+_CSS = """
+.sigscope-trace{font-family:var(--jp-code-font-family,ui-monospace,SFMono-Regular,Menlo,monospace);
+ font-size:12px;color:var(--jp-content-font-color1,#1f2328);line-height:1.5}
+.sigscope-trace details{margin-left:1.2em}
+.sigscope-trace summary{cursor:pointer}
+.sigscope-trace .sigscope-signal{font-weight:600;
+ color:var(--jp-mirror-editor-keyword-color,#0550ae)}
+.sigscope-trace .sigscope-dim{color:var(--jp-content-font-color2,#59636e)}
+.sigscope-trace .sigscope-error{color:var(--jp-error-color1,#cf222e);font-weight:600}
+.sigscope-trace .sigscope-call{margin-left:1.2em}
+.sigscope-trace pre{margin:.2em 0 .4em 1.2em;padding:.4em;white-space:pre-wrap;
+ background:var(--jp-layout-color2,#f6f8fa);color:inherit;max-height:16em;overflow:auto}
+"""
+
+
+def render_html(trace: Trace, *, limit: int = _TREE_LIMIT) -> str:
+    """A self-contained, escaped HTML tree (nested ``<details>``) of a trace."""
+    events = trace.events
+    ids = {e.id for e in events}
+    kids: dict[tuple[int, int], list[SendEvent]] = defaultdict(list)
+    roots = []
+    for e in events:
+        if e.parent is not None and e.parent[0] in ids:
+            kids[e.parent].append(e)
+        else:
+            roots.append(e)
+    esc = html.escape
+    shown = 0
+
+    def send_html(e: SendEvent) -> str:
+        nonlocal shown
+        shown += 1
+        count = len(e.calls)
+        err = f' <span class="sigscope-error">✗ {esc(e.error.type)}</span>' if e.error else ""
+        kwargs = ", ".join(f"{esc(k)}={esc(v)}" for k, v in e.kwargs)
+        parts = [
+            "<details open><summary>"
+            f'<span class="sigscope-signal">{esc(_short(e.signal))}</span>'
+            f"({esc(e.sender or '-')})"
+            f' <span class="sigscope-dim">{esc(e.method)} · {count} receiver'
+            f"{'s' if count != 1 else ''} · {esc(_ms(e.duration_ns))}</span>{err}</summary>",
+            f'<div class="sigscope-call sigscope-dim">{esc(e.signal)}'
+            f"{' · ' + kwargs if kwargs else ''}</div>",
+        ]
+        for c in e.calls:
+            parts.append(call_html(e, c))
+        parts.append("</details>")
+        return "".join(parts)
+
+    def call_html(e: SendEvent, c: ReceiverCall) -> str:
+        where = f"{c.receiver.file}:{c.receiver.line}" if c.receiver.file else ""
+        if c.error is not None:
+            outcome = (
+                f'<span class="sigscope-error">✗ {esc(c.error.type)}: {esc(c.error.message)}'
+                f"</span><pre>{esc(c.error.traceback)}</pre>"
+            )
+        else:
+            outcome = f'<span class="sigscope-dim">→ {esc(c.result or "")}</span>'
+        inner = "".join(send_html(k) for k in kids.get((e.id, c.index), ()))
+        return (
+            f'<div class="sigscope-call">{c.index + 1}. {"async " if c.is_async else ""}'
+            f'<span title="{esc(where)}">{esc(c.name)}</span> '
+            f'<span class="sigscope-dim">{esc(_ms(c.duration_ns))}</span> {outcome}{inner}</div>'
+        )
+
+    body = []
+    for root in roots:
+        if shown >= limit:
+            body.append(f'<div class="sigscope-dim">… {len(events) - shown} more sends</div>')
+            break
+        body.append(send_html(root))
+    if not events:
+        body.append('<div class="sigscope-dim">(no signals sent)</div>')
+    if trace.dropped:
+        body.append(f'<div class="sigscope-dim">({trace.dropped} earlier sends dropped)</div>')
+    head = (
+        f'<div class="sigscope-dim">sigscope trace · {len(events)} sends'
+        f" · {trace.dropped} dropped</div>"
+    )
+    return f'<style>{_CSS}</style><div class="sigscope-trace">{head}{"".join(body)}</div>'
+
+
+def iter_jsonl(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """Read back what :meth:`Trace.to_jsonl` wrote (checks the schema version)."""
+    for number, line in enumerate(lines):
+        if not line.strip():
+            continue
+        record = json.loads(line)
+        if number == 0:
+            if record.get("type") != "header" or record.get("schema") != JSONL_SCHEMA:
+                raise ValueError(f"not a sigscope trace (schema {JSONL_SCHEMA}): {line[:80]!r}")
+            continue
+        yield record

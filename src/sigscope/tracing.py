@@ -1,0 +1,721 @@
+"""Record every signal send without changing what Django does.
+
+Design
+------
+While at least one :class:`Tracer` runs, ``Signal.send``, ``send_robust``,
+``asend`` and ``asend_robust`` are replaced *on the class* (so every signal,
+subclass and signal created later is covered) and ``Signal._live_receivers``
+is wrapped.  With no tracer running the original attributes are back,
+identical objects: zero cost.
+
+* **Sync receivers are not wrapped.**  ``_live_receivers`` returns the same
+  receivers in a list whose iterator notes the time between Django's calls
+  (:class:`_TimedReceivers`).  Django therefore calls, returns, logs (its
+  ``receiver.__qualname__``) and raises exactly as it would.
+* **Async receivers** (Django 5.0+) are wrapped, because a coroutine's run
+  cannot be timed from outside; the patched send methods hand Django's
+  responses back with the original receivers, and the wrapper forwards every
+  attribute (``__qualname__`` included) to the receiver.
+* **Nesting**: a send made inside a receiver records ``(send id, call index)``
+  as its parent, found from (in order) the running asyncio task's receiver,
+  a context variable (inherited by ``sync_to_async`` threads and child tasks),
+  and, for a ``threading.Thread`` started inside a receiver, the parent
+  captured when it started.
+* **Nothing is kept alive**: events hold text and numbers only; receivers,
+  senders and kwargs are described (safe, bounded reprs) before the send
+  returns.  The kwargs and results of model instances and querysets are
+  described from their class and pk, never by running a query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import itertools
+import re
+import threading
+import time
+import traceback
+import types
+import warnings
+import weakref
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from django.dispatch import Signal
+
+from sigscope import _compat
+from sigscope.describe import describe_callable
+from sigscope.records import CallableInfo, ErrorInfo, ReceiverCall, SendEvent
+from sigscope.safe import safe_repr
+
+__all__ = ["DEFAULT_REDACT", "Tracer", "trace"]
+
+#: Keyword-argument names whose values are never recorded (case-insensitive, any part).
+DEFAULT_REDACT = ("password", "passwd", "secret", "token", "cookie", "authorization", "key")
+METHODS = ("send", "send_robust", "asend", "asend_robust")
+REPR_LIMIT = 200
+
+_clock = time.perf_counter_ns
+_ids = itertools.count(1)
+_lock = threading.RLock()
+_active: list[Tracer] = []
+_originals: dict[str, Any] = {}
+_installed: dict[str, Any] = {}
+#: The innermost sync send (``_Send``) or async receiver call (``_AsyncCall``) in this context.
+_current: contextvars.ContextVar[Any] = contextvars.ContextVar("sigscope_current", default=None)
+#: asyncio task -> the async receiver call it is running.
+_task_calls: dict[Any, _AsyncCall] = {}
+
+
+# --------------------------------------------------------------------------- recording
+
+
+class _Send:
+    """A send in progress (mutable, internal); frozen into a ``SendEvent`` when it ends."""
+
+    __slots__ = (
+        "async_calls",
+        "current",
+        "error",
+        "id",
+        "marks",
+        "method",
+        "n_sync",
+        "parent",
+        "sender",
+        "signal",
+        "start",
+        "started_at",
+        "sync",
+        "task",
+        "task_key",
+        "tracers",
+    )
+
+    def __init__(self, signal: Signal, method: str, tracers: list[Tracer], sender: Any) -> None:
+        self.id = next(_ids)
+        self.signal = _signal_name(signal)
+        self.method = method
+        self.tracers = tracers
+        self.sender = _sender_label(sender)
+        self.parent = _parent()
+        task = _current_task_object()
+        self.task_key = id(task) if task is not None else 0
+        self.task = _task_name(task)
+        self.current = -1
+        self.marks: list[int] = []
+        self.sync: list[Any] = []
+        self.n_sync = 0
+        self.async_calls: list[_AsyncCall] = []
+        self.error: ErrorInfo | None = None
+        self.started_at = time.time()
+        self.start = _clock()
+
+
+class _AsyncCall:
+    """An async receiver's run (its wrapper records it)."""
+
+    __slots__ = ("duration", "error", "id", "index", "info", "result", "send")
+
+    def __init__(self, send: _Send, index: int, receiver: Any) -> None:
+        self.id = next(_ids)
+        self.send, self.index = send, index
+        self.info = _identity(receiver)
+        self.duration = 0
+        self.result: str | None = None
+        self.error: ErrorInfo | None = None
+
+
+class _TimedReceivers(list[Any]):
+    """Django's own receivers; iterating notes when each one starts."""
+
+    __slots__ = ("_send",)
+    _send: _Send
+
+    def __iter__(self) -> Iterator[Any]:
+        send, marks = self._send, self._send.marks
+        for index, receiver in enumerate(list.__iter__(self)):
+            send.current = index
+            marks.append(_clock())
+            yield receiver
+        marks.append(_clock())
+        send.current = -1
+
+
+class _AsyncReceiver:
+    """Wraps one async receiver for one send: times it, forwards every attribute."""
+
+    __slots__ = ("_sigscope_index", "_sigscope_receiver", "_sigscope_send")
+
+    def __init__(self, receiver: Any, send: _Send, index: int) -> None:
+        self._sigscope_receiver = receiver
+        self._sigscope_send = send
+        self._sigscope_index = index
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sigscope_receiver, name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._run(args, kwargs)
+
+    async def _run(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        send = self._sigscope_send
+        call = _AsyncCall(send, self._sigscope_index, self._sigscope_receiver)
+        send.async_calls.append(call)
+        task = _current_task_object()
+        previous = _task_calls.get(task) if task is not None else None
+        if task is not None:
+            _task_calls[task] = call
+        token = _current.set(call)
+        start = _clock()
+        try:
+            result = await self._sigscope_receiver(*args, **kwargs)
+        except BaseException as exc:
+            call.duration = _clock() - start
+            call.error = _error_info(exc)
+            raise
+        finally:
+            _restore(token)
+            if task is not None:
+                if previous is None:
+                    _task_calls.pop(task, None)
+                else:
+                    _task_calls[task] = previous
+        call.duration = _clock() - start
+        call.result = _value(result)
+        return result
+
+
+def _restore(token: contextvars.Token[Any]) -> None:
+    # A reset from another context (Django 6.1 shares one between async receivers) fails:
+    # the task map then tells whose call it is, so this is best effort.
+    with contextlib.suppress(ValueError):
+        _current.reset(token)
+
+
+def _unwrap_receiver(receiver: Any) -> Any:
+    if type(receiver) is _AsyncReceiver:
+        return receiver._sigscope_receiver
+    return receiver
+
+
+def _current_task_object() -> Any:
+    loop = asyncio._get_running_loop()
+    return asyncio.current_task(loop) if loop is not None else None
+
+
+def _task_name(task: Any) -> str | None:
+    if task is None:
+        return None
+    try:
+        return str(task.get_name())
+    except Exception:
+        return "<task>"
+
+
+def _parent() -> tuple[int, int] | None:
+    """``(send id, call index)`` of the receiver the current code runs in, if any."""
+    current = _current.get()
+    task = _current_task_object()
+    if task is not None:
+        call = _task_calls.get(task)
+        if call is not None and not (
+            type(current) is _Send and current.task_key == id(task) and current.id > call.id
+        ):
+            return (call.send.id, call.index)
+    if type(current) is _Send:
+        if current.current >= 0:
+            return (current.id, current.current)
+    elif current is not None:
+        return (current.send.id, current.index)
+    parent = getattr(threading.current_thread(), "_sigscope_parent", None)
+    return parent if type(parent) is tuple else None
+
+
+# --------------------------------------------------------------------------- describing
+
+_identities: dict[Any, tuple[Any, CallableInfo]] = {}
+
+
+def _identity(receiver: Any) -> CallableInfo:
+    """``describe_callable``, cached per live function (validated by a weak reference)."""
+    key: Any
+    if type(receiver) is types.MethodType:
+        target, key = receiver.__func__, (id(receiver.__self__), id(receiver.__func__))
+    else:
+        target, key = receiver, id(receiver)
+    cached = _identities.get(key)
+    if cached is not None and cached[0]() is target:
+        return cached[1]
+    info = describe_callable(receiver)
+    try:
+        ref = weakref.ref(target)
+    except TypeError:
+        return info
+    if len(_identities) > 50_000:
+        _identities.clear()
+    _identities[key] = (ref, info)
+    return info
+
+
+class _SignalName:
+    """A signal's canonical name, resolved on first read (a module scan is not cheap)."""
+
+    __slots__ = ("name", "ref")
+
+    def __init__(self, signal: Signal) -> None:
+        self.ref = weakref.ref(signal)
+        self.name: str | None = None
+
+    def __str__(self) -> str:
+        if self.name is None:
+            _resolve_signal_names()
+        return self.name or "<signal>"
+
+
+_signal_names: dict[int, _SignalName] = {}
+
+
+def _signal_name(signal: Signal) -> Any:
+    holder = _signal_names.get(id(signal))
+    if holder is None or holder.ref() is not signal:
+        holder = _signal_names[id(signal)] = _SignalName(signal)
+    return holder
+
+
+def _resolve_signal_names() -> None:
+    from sigscope.registry import find_signals
+
+    names = {id(s): name for s, name, _ in find_signals()}
+    for key, holder in list(_signal_names.items()):
+        if holder.name is None:
+            signal = holder.ref()
+            if signal is None:
+                holder.name = f"<signal at {key:#x}, gone>"
+            else:
+                holder.name = names.get(key, f"<{type(signal).__name__} at {key:#x}>")
+
+
+_sender_labels: dict[int, tuple[Any, str]] = {}
+
+
+def _sender_label(sender: Any) -> str | None:
+    if sender is None:
+        return None
+    cached = _sender_labels.get(id(sender))
+    if cached is not None and cached[0]() is sender:
+        return cached[1]
+    label = safe_repr(sender, 120)
+    if issubclass(type(sender), type):
+        with contextlib.suppress(TypeError):
+            _sender_labels[id(sender)] = (weakref.ref(sender), label)
+    return label
+
+
+def _value(value: Any) -> str:
+    """A safe repr, with fast paths for what receivers usually return."""
+    if value is None:
+        return "None"
+    cls = type(value)
+    if cls is bool or cls is int:
+        return repr(value)
+    if cls is str and len(value) <= REPR_LIMIT - 2:
+        return repr(value)
+    return safe_repr(value, REPR_LIMIT)
+
+
+def _error_info(exc: BaseException) -> ErrorInfo:
+    try:
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    except Exception:
+        text = ""
+    return ErrorInfo(type(exc).__qualname__, safe_repr(_message(exc), 500), text[-20_000:])
+
+
+def _message(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception as inner:
+        return f"<str-error {type(inner).__name__}>"
+
+
+# --------------------------------------------------------------------------- freezing
+
+
+def _finish(send: _Send, responses: Any, end: int) -> SendEvent:
+    calls: list[ReceiverCall] = []
+    marks, robust = send.marks, send.method.endswith("_robust")
+    results: dict[int, Any] = {}
+    if responses is not None:
+        for position, pair in enumerate(responses):
+            results[position] = pair[1]
+    for index, receiver in enumerate(send.sync):
+        if index >= len(marks):
+            break  # never reached: an earlier receiver raised
+        stop = marks[index + 1] if index + 1 < len(marks) else end
+        result, error = None, None
+        if index in results:
+            value = results[index]
+            if robust and isinstance(value, Exception):
+                error = _error_info(value)
+            else:
+                result = _value(value)
+        elif send.error is not None and index == len(marks) - 1:
+            error = send.error
+        calls.append(
+            ReceiverCall(index, _identity(receiver), False, stop - marks[index], result, error)
+        )
+    for call in sorted(send.async_calls, key=lambda c: c.index):
+        calls.append(
+            ReceiverCall(call.index, call.info, True, call.duration, call.result, call.error)
+        )
+    thread = threading.current_thread()
+    return SendEvent(
+        id=send.id,
+        parent=send.parent,
+        signal=str(send.signal),
+        method=send.method,
+        sender=send.sender,
+        kwargs=(),
+        thread=thread.name,
+        thread_id=thread.ident or 0,
+        task=send.task,
+        started_at=send.started_at,
+        duration_ns=end - send.start,
+        calls=tuple(calls),
+        error=send.error,
+    )
+
+
+def _kwargs(named: dict[str, Any], redact: re.Pattern[str] | None) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (k, "<redacted>" if redact is not None and redact.search(k) else _value(v))
+        for k, v in named.items()
+    )
+
+
+# --------------------------------------------------------------------------- patching
+
+
+def _recording(signal: Signal, sender: Any) -> list[Tracer]:
+    return [t for t in _active if t._wants(signal, sender)]
+
+
+def _before(signal: Signal, method: str, sender: Any) -> _Send | None:
+    if not signal.receivers or not _active:
+        return None
+    tracers = _recording(signal, sender)
+    if not tracers:
+        return None
+    send = _Send(signal, method, tracers, sender)
+    _pending.send = send
+    return send
+
+
+def _after(send: _Send, named: dict[str, Any], responses: Any) -> None:
+    end = _clock()
+    _pending.send = None
+    called = bool(send.n_sync and send.marks) or send.async_calls or send.error is not None
+    if not called and not any(t.record_empty for t in send.tracers):
+        return
+    event = _finish(send, responses, end)
+    for tracer in send.tracers:
+        kwargs = _kwargs(named, tracer._redact)
+        tracer._record(event if not kwargs else _with_kwargs(event, kwargs))
+
+
+def _with_kwargs(event: SendEvent, kwargs: tuple[tuple[str, str], ...]) -> SendEvent:
+    import dataclasses
+
+    return dataclasses.replace(event, kwargs=kwargs)
+
+
+_pending = threading.local()
+
+
+def _patched_live_receivers(original: Callable[..., Any]) -> Callable[..., Any]:
+    def _live_receivers(self: Signal, sender: Any) -> Any:
+        result = original(self, sender)
+        send = getattr(_pending, "send", None)
+        if send is None:
+            return result
+        _pending.send = None
+        if _compat.HAS_ASYNC_SIGNALS:
+            sync, asynchronous = result
+        else:
+            sync, asynchronous = result, []
+        timed = _TimedReceivers(sync)
+        timed._send = send
+        send.sync = timed
+        send.n_sync = len(sync)
+        wrapped = [_AsyncReceiver(r, send, len(sync) + i) for i, r in enumerate(asynchronous)]
+        return (timed, wrapped) if _compat.HAS_ASYNC_SIGNALS else timed
+
+    return _live_receivers
+
+
+def _patched_sync(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+    def method(self: Signal, sender: Any, **named: Any) -> Any:
+        send = _before(self, name, sender)
+        if send is None:
+            return original(self, sender, **named)
+        token = _current.set(send)
+        responses = None
+        try:
+            responses = original(self, sender, **named)
+        except BaseException as exc:
+            send.error = _error_info(exc)
+            raise
+        finally:
+            _restore(token)
+            _after(send, named, responses)
+        return [(_unwrap_receiver(r), value) for r, value in responses]
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = original.__doc__
+    method._sigscope_original = original  # type: ignore[attr-defined]
+    return method
+
+
+def _patched_async(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+    async def method(self: Signal, sender: Any, **named: Any) -> Any:
+        send = _before(self, name, sender)
+        if send is None:
+            return await original(self, sender, **named)
+        token = _current.set(send)
+        responses = None
+        try:
+            responses = await original(self, sender, **named)
+        except BaseException as exc:
+            send.error = _error_info(exc)
+            raise
+        finally:
+            _restore(token)
+            _after(send, named, responses)
+        return [(_unwrap_receiver(r), value) for r, value in responses]
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = original.__doc__
+    method._sigscope_original = original  # type: ignore[attr-defined]
+    return method
+
+
+_thread_start = threading.Thread.start
+
+
+def _traced_thread_start(self: threading.Thread) -> None:
+    target = getattr(self, "_target", None)
+    if getattr(target, "__module__", None) != "concurrent.futures.thread":  # pool workers
+        parent = _parent()
+        if parent is not None:
+            self._sigscope_parent = parent  # type: ignore[attr-defined]
+    _thread_start(self)
+
+
+def _install() -> None:
+    methods = [m for m in METHODS if m in vars(Signal)]
+    for name in (*methods, "_live_receivers"):
+        _originals[name] = vars(Signal)[name]
+    for name in methods:
+        factory = _patched_async if name.startswith("a") else _patched_sync
+        _installed[name] = factory(name, _originals[name])
+    _installed["_live_receivers"] = _patched_live_receivers(_originals["_live_receivers"])
+    for name, value in _installed.items():
+        setattr(Signal, name, value)
+    threading.Thread.start = _traced_thread_start  # type: ignore[method-assign]
+
+
+def _uninstall() -> None:
+    for name, value in _installed.items():
+        if vars(Signal).get(name) is value:
+            setattr(Signal, name, _originals[name])
+        else:
+            warnings.warn(
+                f"sigscope: Signal.{name} was replaced by someone else while tracing; "
+                "leaving their version in place.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+    if threading.Thread.start is _traced_thread_start:
+        threading.Thread.start = _thread_start  # type: ignore[method-assign]
+    _installed.clear()
+    _originals.clear()
+
+
+# --------------------------------------------------------------------------- public API
+
+
+class Tracer:
+    """Records signal sends while started.
+
+    Parameters
+    ----------
+    signals
+        Only these signals (``Signal`` objects or names such as ``"post_save"``
+        or ``"shop.signals.order_placed"``); all when empty.
+    senders
+        Only sends from these senders (model classes, or labels like ``"shop.Order"``).
+    apps
+        Only sends whose sender is a model of these app labels.
+    max_events
+        Ring-buffer size: the oldest events are dropped (and counted) beyond it.
+    redact
+        Keyword-argument names (matched case-insensitively anywhere in the
+        name) whose values are shown as ``<redacted>``.
+    record_empty
+        Also record sends that ran no receiver (many: ``pre_init``/``post_init``
+        fire for every model instance created or loaded).
+
+    Examples
+    --------
+    >>> from django.dispatch import Signal
+    >>> pinged = Signal()
+    >>> def pong(sender, **kwargs):
+    ...     return "pong"
+    >>> pinged.connect(pong)
+    >>> with Tracer() as t:
+    ...     _ = pinged.send(sender=None, secret_token="hunter2")
+    >>> [(c.name.rpartition(".")[2], c.result) for c in t.events[0].calls]
+    [('pong', "'pong'")]
+    >>> t.events[0].kwargs
+    (('secret_token', '<redacted>'),)
+    """
+
+    def __init__(
+        self,
+        *,
+        signals: Iterable[Any] = (),
+        senders: Iterable[Any] = (),
+        apps: Iterable[str] = (),
+        max_events: int = 10_000,
+        redact: Iterable[str] = DEFAULT_REDACT,
+        record_empty: bool = False,
+    ) -> None:
+        if max_events < 1:
+            raise ValueError("max_events must be at least 1")
+        from sigscope.trace import Trace
+
+        self._signal_objects = {id(s) for s in signals if _compat.is_signal(s)}
+        self._signal_names = tuple(s for s in signals if isinstance(s, str))
+        self._sender_ids = {id(s) for s in senders if not isinstance(s, str)}
+        self._sender_labels = {s for s in senders if isinstance(s, str)}
+        self._apps = set(apps)
+        self._filtered = bool(self._signal_objects or self._signal_names)
+        self._by_sender = bool(self._sender_ids or self._sender_labels or self._apps)
+        words = [re.escape(w) for w in redact]
+        self._redact = re.compile("|".join(words), re.IGNORECASE) if words else None
+        self.record_empty = record_empty
+        self.max_events = max_events
+        self._buffer: deque[SendEvent] = deque(maxlen=max_events)
+        self._seen = 0
+        self._record_lock = threading.Lock()
+        self._signal_match: dict[int, bool] = {}
+        self.trace = Trace(self)
+        self.running = False
+
+    # -- lifecycle
+    def start(self) -> Tracer:
+        """Start recording (patches ``Signal`` when this is the first running tracer)."""
+        with _lock:
+            if self.running:
+                return self
+            if not _active:
+                _install()
+            _active.append(self)
+            self.running = True
+        return self
+
+    def stop(self) -> Tracer:
+        """Stop recording; the last tracer to stop restores ``Signal`` exactly."""
+        with _lock:
+            if not self.running:
+                return self
+            _active.remove(self)
+            self.running = False
+            if not _active:
+                _uninstall()
+        return self
+
+    def __enter__(self) -> Any:
+        self.start()
+        return self.trace
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- recording
+    @property
+    def events(self) -> tuple[SendEvent, ...]:
+        """Recorded sends, in the order they started."""
+        return tuple(sorted(self._buffer, key=lambda e: e.id))
+
+    @property
+    def dropped(self) -> int:
+        """Events pushed out of the ring buffer."""
+        return max(0, self._seen - len(self._buffer))
+
+    def clear(self) -> None:
+        self._buffer.clear()
+        self._seen = 0
+
+    def _record(self, event: SendEvent) -> None:
+        with self._record_lock:
+            self._seen += 1
+            self._buffer.append(event)
+
+    def _wants(self, signal: Signal, sender: Any) -> bool:
+        if self._filtered:
+            match = self._signal_match.get(id(signal))
+            if match is None:
+                match = self._signal_match[id(signal)] = self._matches_signal(signal)
+            if not match:
+                return False
+        if self._by_sender:
+            if id(sender) in self._sender_ids:
+                return True
+            label = getattr(getattr(sender, "_meta", None), "label", None)
+            if not isinstance(label, str):
+                return False
+            return label in self._sender_labels or label.partition(".")[0] in self._apps
+        return True
+
+    def _matches_signal(self, signal: Signal) -> bool:
+        if id(signal) in self._signal_objects:
+            return True
+        if not self._signal_names:
+            return False
+        name = str(_signal_name(signal))
+        return any(name == n or name.endswith("." + n) for n in self._signal_names)
+
+
+def trace(
+    *,
+    signals: Iterable[Any] = (),
+    senders: Iterable[Any] = (),
+    apps: Iterable[str] = (),
+    max_events: int = 10_000,
+    redact: Iterable[str] = DEFAULT_REDACT,
+    record_empty: bool = False,
+) -> Tracer:
+    """A :class:`Tracer`; as a context manager it gives the :class:`~sigscope.trace.Trace`.
+
+    >>> with trace() as t:  # doctest: +SKIP
+    ...     order.save()
+    >>> t  # a tree of sends and the receivers they ran  # doctest: +SKIP
+    """
+    return Tracer(
+        signals=signals,
+        senders=senders,
+        apps=apps,
+        max_events=max_events,
+        redact=redact,
+        record_empty=record_empty,
+    )
+
+
+def active_tracers() -> tuple[Tracer, ...]:
+    """The tracers running now."""
+    return tuple(_active)
