@@ -42,7 +42,11 @@ __all__ = [
     "snapshot",
 ]
 
-_LAZY = {"trace": "sigscope.tracing", "Tracer": "sigscope.tracing", "Trace": "sigscope.tracing"}
+_LAZY = {
+    "trace": "sigscope.tracing",
+    "Tracer": "sigscope.tracing",
+    "Trace": "sigscope.trace_result",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -332,14 +332,17 @@ def _error_info(exc: BaseException) -> ErrorInfo:
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     except Exception:
         text = ""
-    return ErrorInfo(type(exc).__qualname__, safe_repr(_message(exc), 500), text[-20_000:])
+    return ErrorInfo(type(exc).__qualname__, _message(exc), text[-20_000:])
 
 
 def _message(exc: BaseException) -> str:
     try:
-        return str(exc)
+        text = str(exc)
     except Exception as inner:
         return f"<str-error {type(inner).__name__}>"
+    if not isinstance(text, str):
+        return f"<{type(exc).__qualname__}>"
+    return text if len(text) <= 500 else text[:480] + f"…[{len(text)} chars]"
 
 
 # --------------------------------------------------------------------------- freezing
@@ -352,7 +355,7 @@ def _finish(send: _Send, responses: Any, end: int) -> SendEvent:
     if responses is not None:
         for position, pair in enumerate(responses):
             results[position] = pair[1]
-    for index, receiver in enumerate(send.sync):
+    for index, receiver in enumerate(list.__iter__(send.sync)):  # not the timing iterator
         if index >= len(marks):
             break  # never reached: an earlier receiver raised
         stop = marks[index + 1] if index + 1 < len(marks) else end
@@ -596,7 +599,7 @@ class Tracer:
     ) -> None:
         if max_events < 1:
             raise ValueError("max_events must be at least 1")
-        from sigscope.trace import Trace
+        from sigscope.trace_result import Trace
 
         self._signal_objects = {id(s) for s in signals if _compat.is_signal(s)}
         self._signal_names = tuple(s for s in signals if isinstance(s, str))
@@ -700,7 +703,7 @@ def trace(
     redact: Iterable[str] = DEFAULT_REDACT,
     record_empty: bool = False,
 ) -> Tracer:
-    """A :class:`Tracer`; as a context manager it gives the :class:`~sigscope.trace.Trace`.
+    """A :class:`Tracer`; as a context manager it gives the :class:`~sigscope.trace_result.Trace`.
 
     >>> with trace() as t:  # doctest: +SKIP
     ...     order.save()
