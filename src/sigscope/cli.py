@@ -11,11 +11,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-__all__ = ["main"]
+from sigscope.commands import UsageError
 
-
-class UsageError(Exception):
-    """Bad input: reported as one line, exit code 2."""
+__all__ = ["UsageError", "main"]
 
 
 def _settings_options(parser: argparse.ArgumentParser) -> None:

@@ -16,7 +16,14 @@ from sigscope.export import to_dict, to_dot, to_graphml
 from sigscope.snapshot import Snapshot, filter_snapshot, snapshot
 from sigscope.text import format_findings, format_github, format_inspect, summary_line
 
-__all__ = ["add_check_options", "add_common_options", "add_inspect_options", "check", "inspect"]
+__all__ = [
+    "UsageError",
+    "add_check_options",
+    "add_common_options",
+    "add_inspect_options",
+    "check",
+    "inspect",
+]
 
 
 class TextIO(Protocol):
@@ -27,6 +34,10 @@ class TextIO(Protocol):
 
 INSPECT_FORMATS = ("text", "json", "dot", "graphml")
 CHECK_FORMATS = ("text", "json", "github")
+
+
+class UsageError(Exception):
+    """Bad input: reported as one line, exit code 2."""
 
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:
