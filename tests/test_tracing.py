@@ -240,6 +240,8 @@ def test_filters_by_signal_sender_and_app():
         Tracer(signals=["pong"]) as by_name,
         Tracer(senders=["shop.Order"]) as by_label,
         Tracer(apps=["blog"]) as by_app,
+        Tracer(exclude=[ping]) as without_ping,
+        Tracer(exclude=["pong"]) as without_pong,
     ):
         for signal in (ping, pong):
             signal.send(sender=order)
@@ -248,6 +250,8 @@ def test_filters_by_signal_sender_and_app():
     assert {e.signal.rpartition(".")[2] for e in by_name.events} == {"pong"}
     assert {e.sender for e in by_label.events} == {"shop.Order"}
     assert {e.sender for e in by_app.events} == {"blog.Post"}
+    assert {e.signal.rpartition(".")[2] for e in without_ping.events} == {"pong"}
+    assert {e.signal.rpartition(".")[2] for e in without_pong.events} == {"ping"}
 
 
 def test_sensitive_kwargs_are_redacted_by_default_and_configurably():
@@ -485,3 +489,47 @@ def test_a_tracer_started_before_django_setup_catches_everything_after(tmp_path)
     assert result.returncode == 0, result.stderr
     names = result.stdout.split()
     assert {"post_migrate", "post_save", "order_shipped", "m2m_changed"} <= set(names)
+
+
+NOTEBOOK = """
+import asyncio, os, warnings
+import sigscope
+
+async def cell():
+    # a Jupyter kernel runs cells with an event loop running in the main thread
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sigscope.setup("sigscope.demo.settings")
+    assert os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] == "true"
+    assert any("event loop is running" in str(w.message) for w in caught)
+    from sigscope import demo
+    demo.migrate()  # ORM calls from the cell work
+    from sigscope.demo.shop.models import Customer, Order
+    from sigscope.demo.shop.signals import order_shipped
+    order = Order.objects.create(customer=Customer.objects.first())
+    with sigscope.trace() as t:
+        await order_shipped.asend(sender=Order, order=order)
+    [event] = t.events
+    print(event.method, [c.name.rpartition(".")[2] for c in event.calls])
+
+asyncio.run(cell())
+"""
+
+
+@needs_async
+def test_notebook_style_setup_with_a_running_loop_and_a_traced_asend():
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", NOTEBOOK], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split(" ", 1)[0] == "asend"
+    assert "push_to_dashboard" in result.stdout and "post_webhook" in result.stdout

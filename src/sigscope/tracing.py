@@ -559,6 +559,9 @@ class Tracer:
     signals
         Only these signals (``Signal`` objects or names such as ``"post_save"``
         or ``"shop.signals.order_placed"``); all when empty.
+    exclude
+        Never these signals (same forms), e.g. ``["pre_init", "post_init"]``,
+        which fire for every model instance created or loaded from the database.
     senders
         Only sends from these senders (model classes, or labels like ``"shop.Order"``).
     apps
@@ -591,6 +594,7 @@ class Tracer:
         self,
         *,
         signals: Iterable[Any] = (),
+        exclude: Iterable[Any] = (),
         senders: Iterable[Any] = (),
         apps: Iterable[str] = (),
         max_events: int = 10_000,
@@ -601,12 +605,15 @@ class Tracer:
             raise ValueError("max_events must be at least 1")
         from sigscope.trace_result import Trace
 
+        signals, exclude = tuple(signals), tuple(exclude)
         self._signal_objects = {id(s) for s in signals if _compat.is_signal(s)}
         self._signal_names = tuple(s for s in signals if isinstance(s, str))
+        self._excluded_objects = {id(s) for s in exclude if _compat.is_signal(s)}
+        self._excluded_names = tuple(s for s in exclude if isinstance(s, str))
         self._sender_ids = {id(s) for s in senders if not isinstance(s, str)}
         self._sender_labels = {s for s in senders if isinstance(s, str)}
         self._apps = set(apps)
-        self._filtered = bool(self._signal_objects or self._signal_names)
+        self._filtered = bool(signals or exclude)
         self._by_sender = bool(self._sender_ids or self._sender_labels or self._apps)
         words = [re.escape(w) for w in redact]
         self._redact = re.compile("|".join(words), re.IGNORECASE) if words else None
@@ -686,17 +693,22 @@ class Tracer:
         return True
 
     def _matches_signal(self, signal: Signal) -> bool:
-        if id(signal) in self._signal_objects:
-            return True
-        if not self._signal_names:
+        name = str(_signal_name(signal)) if self._signal_names or self._excluded_names else ""
+        if id(signal) in self._excluded_objects or _named(name, self._excluded_names):
             return False
-        name = str(_signal_name(signal))
-        return any(name == n or name.endswith("." + n) for n in self._signal_names)
+        if not (self._signal_objects or self._signal_names):
+            return True
+        return id(signal) in self._signal_objects or _named(name, self._signal_names)
+
+
+def _named(name: str, wanted: tuple[str, ...]) -> bool:
+    return any(name == n or name.endswith("." + n) for n in wanted)
 
 
 def trace(
     *,
     signals: Iterable[Any] = (),
+    exclude: Iterable[Any] = (),
     senders: Iterable[Any] = (),
     apps: Iterable[str] = (),
     max_events: int = 10_000,
@@ -711,6 +723,7 @@ def trace(
     """
     return Tracer(
         signals=signals,
+        exclude=exclude,
         senders=senders,
         apps=apps,
         max_events=max_events,
