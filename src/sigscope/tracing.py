@@ -59,6 +59,8 @@ METHODS = ("send", "send_robust", "asend", "asend_robust")
 REPR_LIMIT = 200
 
 _clock = time.perf_counter_ns
+#: Wall-clock time of a perf-counter reading, to date events without time.time() per send.
+_WALL0, _CLOCK0 = time.time(), _clock()
 _ids = itertools.count(1)
 _lock = threading.RLock()
 _active: list[Tracer] = []
@@ -68,6 +70,8 @@ _installed: dict[str, Any] = {}
 _current: contextvars.ContextVar[Any] = contextvars.ContextVar("sigscope_current", default=None)
 #: asyncio task -> the async receiver call it is running.
 _task_calls: dict[Any, _AsyncCall] = {}
+#: Set once a thread was started inside a receiver (then new sends look for its mark).
+_threads_marked = False
 
 
 # --------------------------------------------------------------------------- recording
@@ -78,40 +82,52 @@ class _Send:
 
     __slots__ = (
         "async_calls",
-        "current",
+        "end",
         "error",
         "id",
+        "infos",
         "marks",
         "method",
+        "n_async",
         "n_sync",
         "parent",
+        "results",
         "sender",
         "signal",
+        "signal_id",
         "start",
-        "started_at",
         "sync",
         "task",
         "task_key",
+        "thread_id",
         "tracers",
+        "wired",
     )
 
-    def __init__(self, signal: Signal, method: str, tracers: list[Tracer], sender: Any) -> None:
+    def __init__(
+        self, signal: Signal, method: str, tracers: tuple[Tracer, ...], sender: Any
+    ) -> None:
         self.id = next(_ids)
+        self.signal_id = id(signal)
+        self.wired = False
         self.signal = _signal_name(signal)
         self.method = method
         self.tracers = tracers
         self.sender = _sender_label(sender)
-        self.parent = _parent()
-        task = _current_task_object()
-        self.task_key = id(task) if task is not None else 0
-        self.task = _task_name(task)
-        self.current = -1
+        loop = _get_running_loop()
+        task = _current_task(loop) if loop is not None else None
+        self.parent = _parent(task)
+        if task is None:
+            self.task_key, self.task = 0, None
+        else:
+            self.task_key, self.task = id(task), _task_name(task)
         self.marks: list[int] = []
-        self.sync: list[Any] = []
-        self.n_sync = 0
-        self.async_calls: list[_AsyncCall] = []
+        self.sync: list[Any] = _EMPTY
+        self.n_sync = self.n_async = self.end = self.thread_id = 0
+        self.async_calls: list[_AsyncCall] = _EMPTY
         self.error: ErrorInfo | None = None
-        self.started_at = time.time()
+        self.infos: tuple[CallableInfo, ...] = ()
+        self.results: list[Any] = _EMPTY
         self.start = _clock()
 
 
@@ -136,13 +152,12 @@ class _TimedReceivers(list[Any]):
     _send: _Send
 
     def __iter__(self) -> Iterator[Any]:
-        send, marks = self._send, self._send.marks
-        for index, receiver in enumerate(list.__iter__(self)):
-            send.current = index
-            marks.append(_clock())
+        # While receiver i runs, len(marks) == i + 1: that is how nested sends find it.
+        marks, clock = self._send.marks, _clock
+        for receiver in list.__iter__(self):
+            marks.append(clock())
             yield receiver
-        marks.append(_clock())
-        send.current = -1
+        marks.append(clock())
 
 
 class _AsyncReceiver:
@@ -164,6 +179,8 @@ class _AsyncReceiver:
     async def _run(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         send = self._sigscope_send
         call = _AsyncCall(send, self._sigscope_index, self._sigscope_receiver)
+        if send.async_calls is _EMPTY:
+            send.async_calls = []
         send.async_calls.append(call)
         task = _current_task_object()
         previous = _task_calls.get(task) if task is not None else None
@@ -216,10 +233,15 @@ def _task_name(task: Any) -> str | None:
         return "<task>"
 
 
-def _parent() -> tuple[int, int] | None:
+_get_running_loop = asyncio._get_running_loop
+_current_task = asyncio.current_task
+#: Shared, never mutated: replaced by a new list before anything is added.
+_EMPTY: list[Any] = []
+
+
+def _parent(task: Any) -> tuple[int, int] | None:
     """``(send id, call index)`` of the receiver the current code runs in, if any."""
     current = _current.get()
-    task = _current_task_object()
     if task is not None:
         call = _task_calls.get(task)
         if call is not None and not (
@@ -227,10 +249,13 @@ def _parent() -> tuple[int, int] | None:
         ):
             return (call.send.id, call.index)
     if type(current) is _Send:
-        if current.current >= 0:
-            return (current.id, current.current)
+        index = len(current.marks) - 1
+        if 0 <= index < current.n_sync:
+            return (current.id, index)
     elif current is not None:
         return (current.send.id, current.index)
+    if not _threads_marked:
+        return None
     parent = getattr(threading.current_thread(), "_sigscope_parent", None)
     return parent if type(parent) is tuple else None
 
@@ -348,46 +373,86 @@ def _message(exc: BaseException) -> str:
 # --------------------------------------------------------------------------- freezing
 
 
-def _finish(send: _Send, responses: Any, end: int) -> SendEvent:
+def _capture(send: _Send, responses: Any, end: int) -> None:
+    """While the receivers and values are alive: turn what is needed into text and ids."""
+    send.end = end
+    ident = threading.get_ident()
+    send.thread_id = ident
+    if ident not in _thread_names:
+        _thread_names[ident] = threading.current_thread().name
+    called = list.__getitem__(send.sync, slice(0, len(send.marks)))
+    get = _identities.get
+    infos = []
+    for receiver in called:
+        cached = get(id(receiver))
+        if cached is not None and cached[0]() is receiver:
+            infos.append(cached[1])
+        else:
+            infos.append(_identity(receiver))
+    send.infos = tuple(infos)
+    send.sync = _EMPTY
+    if responses is None:
+        return
+    # None, bools, ints and short strings are kept as they are (they reference nothing);
+    # anything else becomes text now, so no receiver's result is kept alive.
+    results = [value for _, value in itertools.islice(responses, send.n_sync)]
+    if results.count(None) == len(results):  # receivers mostly return None: nothing to convert
+        send.results = results
+        return
+    robust = send.method.endswith("_robust")
+    for index, value in enumerate(results):
+        cls = type(value)
+        if value is None or cls is bool or cls is int or (cls is str and len(value) < 200):
+            continue
+        if robust and isinstance(value, Exception):
+            results[index] = _error_info(value)
+        else:
+            results[index] = _Text(_value(value))
+    send.results = results
+
+
+class _Text(str):
+    """A result already turned into its repr."""
+
+    __slots__ = ()
+
+
+_thread_names: dict[int, str] = {}
+
+
+def _freeze(send: _Send, kwargs: tuple[tuple[str, str], ...]) -> SendEvent:
+    """The plain record of a captured send (done when events are read, not during the send)."""
     calls: list[ReceiverCall] = []
-    marks, robust = send.marks, send.method.endswith("_robust")
-    results: dict[int, Any] = {}
-    if responses is not None:
-        for position, pair in enumerate(responses):
-            results[position] = pair[1]
-    for index, receiver in enumerate(list.__iter__(send.sync)):  # not the timing iterator
-        if index >= len(marks):
-            break  # never reached: an earlier receiver raised
-        stop = marks[index + 1] if index + 1 < len(marks) else end
-        result, error = None, None
-        if index in results:
+    marks, results = send.marks, send.results
+    for index, info in enumerate(send.infos):
+        stop = marks[index + 1] if index + 1 < len(marks) else send.end
+        result: str | None = None
+        error: ErrorInfo | None = None
+        if index < len(results):
             value = results[index]
-            if robust and isinstance(value, Exception):
-                error = _error_info(value)
+            if type(value) is ErrorInfo:
+                error = value
             else:
-                result = _value(value)
-        elif send.error is not None and index == len(marks) - 1:
+                result = str(value) if type(value) is _Text else _value(value)
+        elif send.error is not None and index == len(send.infos) - 1:
             error = send.error
-        calls.append(
-            ReceiverCall(index, _identity(receiver), False, stop - marks[index], result, error)
-        )
+        calls.append(ReceiverCall(index, info, False, stop - marks[index], result, error))
     for call in sorted(send.async_calls, key=lambda c: c.index):
         calls.append(
             ReceiverCall(call.index, call.info, True, call.duration, call.result, call.error)
         )
-    thread = threading.current_thread()
     return SendEvent(
         id=send.id,
         parent=send.parent,
         signal=str(send.signal),
         method=send.method,
         sender=send.sender,
-        kwargs=(),
-        thread=thread.name,
-        thread_id=thread.ident or 0,
+        kwargs=kwargs,
+        thread=_thread_names.get(send.thread_id, "?"),
+        thread_id=send.thread_id,
         task=send.task,
-        started_at=send.started_at,
-        duration_ns=end - send.start,
+        started_at=_WALL0 + (send.start - _CLOCK0) / 1e9,
+        duration_ns=send.end - send.start,
         calls=tuple(calls),
         error=send.error,
     )
@@ -403,49 +468,48 @@ def _kwargs(named: dict[str, Any], redact: re.Pattern[str] | None) -> tuple[tupl
 # --------------------------------------------------------------------------- patching
 
 
-def _recording(signal: Signal, sender: Any) -> list[Tracer]:
-    return [t for t in _active if t._wants(signal, sender)]
+#: Running tracers without filters, and those with (rebuilt on start/stop; tuples).
+_catch_all: tuple[Tracer, ...] = ()
+_filtering: tuple[Tracer, ...] = ()
 
 
 def _before(signal: Signal, method: str, sender: Any) -> _Send | None:
-    if not signal.receivers or not _active:
+    if not signal.receivers:
         return None
-    tracers = _recording(signal, sender)
+    tracers = _catch_all
+    if _filtering:
+        tracers = (*tracers, *(t for t in _filtering if t._wants(signal, sender)))
     if not tracers:
         return None
-    send = _Send(signal, method, tracers, sender)
-    _pending.send = send
-    return send
+    return _Send(signal, method, tracers, sender)
 
 
 def _after(send: _Send, named: dict[str, Any], responses: Any) -> None:
     end = _clock()
-    _pending.send = None
+    tracers = send.tracers
     called = bool(send.n_sync and send.marks) or send.async_calls or send.error is not None
-    if not called and not any(t.record_empty for t in send.tracers):
+    if not called and not any(t.record_empty for t in tracers):
         return
-    event = _finish(send, responses, end)
-    for tracer in send.tracers:
-        kwargs = _kwargs(named, tracer._redact)
-        tracer._record(event if not kwargs else _with_kwargs(event, kwargs))
-
-
-def _with_kwargs(event: SendEvent, kwargs: tuple[tuple[str, str], ...]) -> SendEvent:
-    import dataclasses
-
-    return dataclasses.replace(event, kwargs=kwargs)
-
-
-_pending = threading.local()
+    _capture(send, responses, end)
+    send.tracers = ()
+    if len(tracers) == 1:  # the common case
+        tracer = tracers[0]
+        tracer._record(send, _kwargs(named, tracer._redact) if named else ())
+        return
+    by_pattern: dict[Any, tuple[tuple[str, str], ...]] = {}
+    for tracer in tracers:
+        if tracer._redact not in by_pattern:
+            by_pattern[tracer._redact] = _kwargs(named, tracer._redact) if named else ()
+        tracer._record(send, by_pattern[tracer._redact])
 
 
 def _patched_live_receivers(original: Callable[..., Any]) -> Callable[..., Any]:
     def _live_receivers(self: Signal, sender: Any) -> Any:
         result = original(self, sender)
-        send = getattr(_pending, "send", None)
-        if send is None:
+        send = _current.get()  # set by the patched send method that called us
+        if type(send) is not _Send or send.wired or send.signal_id != id(self):
             return result
-        _pending.send = None
+        send.wired = True
         if _compat.HAS_ASYNC_SIGNALS:
             sync, asynchronous = result
         else:
@@ -454,6 +518,7 @@ def _patched_live_receivers(original: Callable[..., Any]) -> Callable[..., Any]:
         timed._send = send
         send.sync = timed
         send.n_sync = len(sync)
+        send.n_async = len(asynchronous)
         wrapped = [_AsyncReceiver(r, send, len(sync) + i) for i, r in enumerate(asynchronous)]
         return (timed, wrapped) if _compat.HAS_ASYNC_SIGNALS else timed
 
@@ -475,7 +540,9 @@ def _patched_sync(name: str, original: Callable[..., Any]) -> Callable[..., Any]
         finally:
             _restore(token)
             _after(send, named, responses)
-        return [(_unwrap_receiver(r), value) for r, value in responses]
+        if send.n_async:
+            return [(_unwrap_receiver(r), value) for r, value in responses]
+        return responses
 
     method.__name__ = method.__qualname__ = name
     method.__doc__ = original.__doc__
@@ -512,10 +579,18 @@ _thread_start = threading.Thread.start
 def _traced_thread_start(self: threading.Thread) -> None:
     target = getattr(self, "_target", None)
     if getattr(target, "__module__", None) != "concurrent.futures.thread":  # pool workers
-        parent = _parent()
+        parent = _parent(_current_task_object())
         if parent is not None:
+            global _threads_marked
+            _threads_marked = True
             self._sigscope_parent = parent  # type: ignore[attr-defined]
     _thread_start(self)
+
+
+def _regroup() -> None:
+    global _catch_all, _filtering
+    _catch_all = tuple(t for t in _active if not (t._filtered or t._by_sender))
+    _filtering = tuple(t for t in _active if t._filtered or t._by_sender)
 
 
 def _install() -> None:
@@ -619,7 +694,8 @@ class Tracer:
         self._redact = re.compile("|".join(words), re.IGNORECASE) if words else None
         self.record_empty = record_empty
         self.max_events = max_events
-        self._buffer: deque[SendEvent] = deque(maxlen=max_events)
+        self._buffer: deque[tuple[_Send, tuple[tuple[str, str], ...]]] = deque(maxlen=max_events)
+        self._frozen: dict[int, SendEvent] = {}
         self._seen = 0
         self._record_lock = threading.Lock()
         self._signal_match: dict[int, bool] = {}
@@ -635,6 +711,7 @@ class Tracer:
             if not _active:
                 _install()
             _active.append(self)
+            _regroup()
             self.running = True
         return self
 
@@ -644,6 +721,7 @@ class Tracer:
             if not self.running:
                 return self
             _active.remove(self)
+            _regroup()
             self.running = False
             if not _active:
                 _uninstall()
@@ -660,7 +738,14 @@ class Tracer:
     @property
     def events(self) -> tuple[SendEvent, ...]:
         """Recorded sends, in the order they started."""
-        return tuple(sorted(self._buffer, key=lambda e: e.id))
+        with self._record_lock:
+            captured = list(self._buffer)
+        frozen = {}
+        for send, kwargs in captured:
+            event = self._frozen.get(send.id)
+            frozen[send.id] = event if event is not None else _freeze(send, kwargs)
+        self._frozen = frozen
+        return tuple(sorted(frozen.values(), key=lambda e: e.id))
 
     @property
     def dropped(self) -> int:
@@ -668,13 +753,15 @@ class Tracer:
         return max(0, self._seen - len(self._buffer))
 
     def clear(self) -> None:
-        self._buffer.clear()
-        self._seen = 0
+        with self._record_lock:
+            self._buffer.clear()
+            self._frozen = {}
+            self._seen = 0
 
-    def _record(self, event: SendEvent) -> None:
+    def _record(self, send: _Send, kwargs: tuple[tuple[str, str], ...]) -> None:
         with self._record_lock:
             self._seen += 1
-            self._buffer.append(event)
+            self._buffer.append((send, kwargs))
 
     def _wants(self, signal: Signal, sender: Any) -> bool:
         if self._filtered:
