@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 
 import django
 from django.dispatch import Signal
+from django.dispatch.dispatcher import NO_RECEIVERS as _NO_RECEIVERS
 
 DJANGO_VERSION: tuple[int, int] = (django.VERSION[0], django.VERSION[1])
 HAS_ASYNC_SIGNALS = DJANGO_VERSION >= (5, 0)
@@ -99,6 +100,22 @@ def dead_method_function(ref: Any) -> Any:
     """For a dead ``WeakMethod``: its function (usually still alive on the class), or None."""
     func_ref = getattr(ref, "_func_ref", None)
     return func_ref() if isinstance(func_ref, weakref.ReferenceType) else None
+
+
+def cached_no_receivers(signal: Signal, sender: Any) -> bool:
+    """Django already knows ``signal.send(sender)`` has no receivers (a caching ``ModelSignal``).
+
+    Reads ``sender_receivers_cache`` the way ``Signal.send`` does; a sender the
+    cache cannot hold (``None`` or a string on a ``ModelSignal``) is left for
+    Django to reject with its own error.
+    """
+    cache = signal.sender_receivers_cache
+    if not cache:
+        return False
+    try:
+        return cache.get(sender) is _NO_RECEIVERS
+    except TypeError:
+        return False
 
 
 def make_id(obj: Any) -> Any:

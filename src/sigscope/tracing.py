@@ -44,6 +44,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from django.db.models import Model as _Model
 from django.dispatch import Signal
 
 from sigscope import _compat
@@ -349,6 +350,9 @@ def _value(value: Any) -> str:
         return repr(value)
     if cls is str and len(value) <= REPR_LIMIT - 2:
         return repr(value)
+    meta = cls.__dict__.get("_meta") if issubclass(cls, _Model) else None
+    if meta is not None:  # a model instance: its label and pk, never its __str__ (a query?)
+        return f"<{meta.label} pk={value.__dict__.get(meta.pk.attname)!r}>"
     return safe_repr(value, REPR_LIMIT)
 
 
@@ -420,7 +424,7 @@ class _Text(str):
 _thread_names: dict[int, str] = {}
 
 
-def _freeze(send: _Send, kwargs: tuple[tuple[str, str], ...]) -> SendEvent:
+def _freeze(send: _Send, kwargs: tuple[tuple[str, Any], ...]) -> SendEvent:
     """The plain record of a captured send (done when events are read, not during the send)."""
     calls: list[ReceiverCall] = []
     marks, results = send.marks, send.results
@@ -447,7 +451,7 @@ def _freeze(send: _Send, kwargs: tuple[tuple[str, str], ...]) -> SendEvent:
         signal=str(send.signal),
         method=send.method,
         sender=send.sender,
-        kwargs=kwargs,
+        kwargs=tuple((k, _text_of(v)) for k, v in kwargs),
         thread=_thread_names.get(send.thread_id, "?"),
         thread_id=send.thread_id,
         task=send.task,
@@ -458,11 +462,32 @@ def _freeze(send: _Send, kwargs: tuple[tuple[str, str], ...]) -> SendEvent:
     )
 
 
-def _kwargs(named: dict[str, Any], redact: re.Pattern[str] | None) -> tuple[tuple[str, str], ...]:
-    return tuple(
-        (k, "<redacted>" if redact is not None and redact.search(k) else _value(v))
-        for k, v in named.items()
-    )
+_REDACTED = "<redacted>"
+_hidden: dict[tuple[Any, str], bool] = {}
+
+
+def _kwargs(named: dict[str, Any], redact: re.Pattern[str] | None) -> tuple[tuple[str, Any], ...]:
+    """Keyword arguments as ``(name, value)`` where the value is kept only if it is atomic
+    (None, bool, int, a short str: they reference nothing), else turned into text now.
+    """
+    out = []
+    for key, value in named.items():
+        hide = _hidden.get((redact, key))
+        if hide is None:
+            hide = _hidden[(redact, key)] = bool(redact is not None and redact.search(key))
+        if hide:
+            out.append((key, _Text(_REDACTED)))
+            continue
+        cls = type(value)
+        if value is None or cls is bool or cls is int or (cls is str and len(value) < 200):
+            out.append((key, value))
+        else:
+            out.append((key, _Text(_value(value))))
+    return tuple(out)
+
+
+def _text_of(value: Any) -> str:
+    return str(value) if type(value) is _Text else _value(value)
 
 
 # --------------------------------------------------------------------------- patching
@@ -474,7 +499,7 @@ _filtering: tuple[Tracer, ...] = ()
 
 
 def _before(signal: Signal, method: str, sender: Any) -> _Send | None:
-    if not signal.receivers:
+    if not signal.receivers or _compat.cached_no_receivers(signal, sender):
         return None
     tracers = _catch_all
     if _filtering:
@@ -496,7 +521,7 @@ def _after(send: _Send, named: dict[str, Any], responses: Any) -> None:
         tracer = tracers[0]
         tracer._record(send, _kwargs(named, tracer._redact) if named else ())
         return
-    by_pattern: dict[Any, tuple[tuple[str, str], ...]] = {}
+    by_pattern: dict[Any, tuple[tuple[str, Any], ...]] = {}
     for tracer in tracers:
         if tracer._redact not in by_pattern:
             by_pattern[tracer._redact] = _kwargs(named, tracer._redact) if named else ()
@@ -694,7 +719,7 @@ class Tracer:
         self._redact = re.compile("|".join(words), re.IGNORECASE) if words else None
         self.record_empty = record_empty
         self.max_events = max_events
-        self._buffer: deque[tuple[_Send, tuple[tuple[str, str], ...]]] = deque(maxlen=max_events)
+        self._buffer: deque[tuple[_Send, tuple[tuple[str, Any], ...]]] = deque(maxlen=max_events)
         self._frozen: dict[int, SendEvent] = {}
         self._seen = 0
         self._record_lock = threading.Lock()
@@ -758,7 +783,7 @@ class Tracer:
             self._frozen = {}
             self._seen = 0
 
-    def _record(self, send: _Send, kwargs: tuple[tuple[str, str], ...]) -> None:
+    def _record(self, send: _Send, kwargs: tuple[tuple[str, Any], ...]) -> None:
         with self._record_lock:
             self._seen += 1
             self._buffer.append((send, kwargs))
