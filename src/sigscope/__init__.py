@@ -38,6 +38,9 @@ __all__ = [
     "SnapshotDiff",
     "__version__",
     "diff",
+    "inspect",
+    "load_ipython_extension",
+    "monitor",
     "setup",
     "snapshot",
 ]
@@ -46,7 +49,34 @@ _LAZY = {
     "trace": "sigscope.tracing",
     "Tracer": "sigscope.tracing",
     "Trace": "sigscope.trace_result",
+    "Inspector": "sigscope.views.inspector",
+    "Monitor": "sigscope.views.monitor",
 }
+
+
+def inspect(snap: Snapshot | None = None, **filters: Any) -> Any:
+    """The Inspector widget (a new snapshot unless ``snap`` is given).
+
+    ``filters``: ``app``, ``signal``, ``sender``, ``search``, ``hide_builtin``, ``severity``
+    (the widget's controls, by name).
+    """
+    from sigscope.views.inspector import Inspector
+
+    return Inspector(snap, **filters)
+
+
+def monitor(**tracer_options: Any) -> Any:
+    """The live monitor widget; it records until paused or stopped (``Tracer`` options)."""
+    from sigscope.views.monitor import Monitor
+
+    return Monitor(**tracer_options)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext sigscope``: the ``%sigscope`` and ``%%sigscope_trace`` magics."""
+    from sigscope.ipython import load
+
+    load(ipython)
 
 
 def __getattr__(name: str) -> Any:

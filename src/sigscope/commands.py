@@ -32,7 +32,7 @@ class TextIO(Protocol):
     def write(self, text: str, /) -> object: ...
 
 
-INSPECT_FORMATS = ("text", "json", "dot", "graphml")
+INSPECT_FORMATS = ("text", "json", "dot", "graphml", "html")
 CHECK_FORMATS = ("text", "json", "github")
 
 
@@ -98,7 +98,20 @@ def render_inspect(snap: Snapshot, fmt: str, *, show_empty: bool = False) -> str
         return to_dot(snap.graph)
     if fmt == "graphml":
         return to_graphml(snap.graph)
+    if fmt == "html":
+        return html_report(snap)
     return format_inspect(snap, show_empty=show_empty)
+
+
+def html_report(snap: Snapshot) -> str:
+    """One self-contained HTML page: the graph (without Django's own receivers), findings, table."""
+    from sigscope.views.draw import draw_graph, figure_png
+    from sigscope.views.html import page, snapshot_html
+    from sigscope.views.select import Filters, rows, select_graph
+
+    shown = rows(snap, Filters())
+    png = figure_png(draw_graph(select_graph(snap, shown))) if shown else None
+    return page("sigscope inspect", snapshot_html(snap, image=png, limit=5000))
 
 
 def inspect(options: argparse.Namespace, out: TextIO) -> int:

@@ -28,7 +28,7 @@ Edges
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
@@ -62,7 +62,7 @@ class _ReceiverIds:
         return found
 
 
-def _receiver_attrs(info: CallableInfo) -> dict[str, Any]:
+def _receiver_attrs(info: CallableInfo, app: str) -> dict[str, Any]:
     return {
         "type": "receiver",
         "label": info.name,
@@ -72,7 +72,7 @@ def _receiver_attrs(info: CallableInfo) -> dict[str, Any]:
         "file": info.file or "",
         "line": info.line or 0,
         "is_async": info.is_async,
-        "app": (info.module or "").split(".", 1)[0],
+        "app": app,
     }
 
 
@@ -86,7 +86,7 @@ def _finding_index(snap: Snapshot) -> dict[tuple[str, str], str]:
 
 def build_graph(snap: Snapshot) -> nx.MultiDiGraph:
     """The graph of a snapshot (see the module docstring for the schema)."""
-    builder = _Builder(_finding_index(snap))
+    builder = _Builder(_finding_index(snap), snap.app_of)
     for signal in snap.signals:
         builder.signal(signal.name, signal.class_name, signal.is_builtin)
         for reg in signal.receivers:
@@ -111,8 +111,11 @@ def build_graph(snap: Snapshot) -> nx.MultiDiGraph:
 class _Builder:
     """Collects nodes and edges, then builds the graph in one go."""
 
-    def __init__(self, findings: dict[tuple[str, str], str]) -> None:
+    def __init__(
+        self, findings: dict[tuple[str, str], str], app_of: Callable[[str | None], str]
+    ) -> None:
         self.findings = findings
+        self.app_of = app_of
         self.ids = _ReceiverIds()
         self.nodes: dict[str, dict[str, Any]] = {}
         self.edges: list[tuple[str, str, str, dict[str, Any]]] = []
@@ -135,7 +138,7 @@ class _Builder:
     ) -> None:
         sid, rid = f"signal:{signal}", self.ids(reg.receiver)
         if rid not in self.nodes:
-            self.nodes[rid] = _receiver_attrs(reg.receiver)
+            self.nodes[rid] = _receiver_attrs(reg.receiver, self.app_of(reg.receiver.module))
         if sender not in self.nodes:
             label = reg.sender.label or "any sender"
             self.nodes[sender] = {"type": "sender", "kind": kind, "label": label}

@@ -22,6 +22,7 @@ __all__ = [
     "DeclaredReceiver",
     "ErrorInfo",
     "Finding",
+    "Findings",
     "PendingInfo",
     "ReceiverCall",
     "ReceiverInfo",
@@ -216,6 +217,8 @@ class ReceiverCall:
     #: Safe, bounded repr of what it returned (``None`` when it raised).
     result: str | None = None
     error: ErrorInfo | None = None
+    #: When it started, in nanoseconds after its send started.
+    offset_ns: int = 0
 
     @property
     def name(self) -> str:
@@ -244,6 +247,19 @@ class SendEvent:
     calls: tuple[ReceiverCall, ...]
     #: The exception that propagated out of the send, if one did.
     error: ErrorInfo | None = None
+
+
+class Findings(tuple[Finding, ...]):
+    """A tuple of findings that also displays itself in a notebook (escaped HTML)."""
+
+    __slots__ = ()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, str]:
+        from sigscope.text import format_findings
+        from sigscope.views.html import CSS, findings_html
+
+        text = format_findings(self) if self else "No findings."
+        return {"text/plain": text, "text/html": f"<style>{CSS}</style>{findings_html(self)}"}
 
 
 def to_plain(record: Any) -> Any:

@@ -22,7 +22,13 @@ import django
 from sigscope import _compat, live
 from sigscope.declared import project_roots, scan_declared
 from sigscope.describe import describe_callable
-from sigscope.records import DeclaredReceiver, Finding, PendingInfo, ReceiverInfo, SignalInfo
+from sigscope.records import (
+    DeclaredReceiver,
+    Findings,
+    PendingInfo,
+    ReceiverInfo,
+    SignalInfo,
+)
 from sigscope.registry import SenderIndex, find_signals, read_signal
 
 if TYPE_CHECKING:
@@ -49,6 +55,7 @@ class Snapshot:
         apps_ready: bool = True,
         imported_modules: Iterable[str] = (),
         taken_at: float | None = None,
+        apps: Iterable[tuple[str, str]] = (),
     ) -> None:
         self.signals: tuple[SignalInfo, ...] = tuple(signals)
         self.pending: tuple[PendingInfo, ...] = tuple(pending)
@@ -59,6 +66,18 @@ class Snapshot:
         #: Which of the modules that declare receivers in source are imported.
         self.imported_modules: frozenset[str] = frozenset(imported_modules)
         self.taken_at = time.time() if taken_at is None else taken_at
+        #: ``(app module, app label)`` of every installed app, longest module first.
+        self.apps: tuple[tuple[str, str], ...] = tuple(
+            sorted(apps, key=lambda a: len(a[0]), reverse=True)
+        )
+
+    def app_of(self, module: str | None) -> str:
+        """The label of the installed app a module belongs to (else its top-level package)."""
+        module = module or ""
+        for name, label in self.apps:
+            if module == name or module.startswith(name + "."):
+                return label
+        return module.split(".", 1)[0]
 
     def __repr__(self) -> str:
         return (
@@ -109,11 +128,33 @@ class Snapshot:
             return build_graph(self)
 
     @cached_property
-    def findings(self) -> tuple[Finding, ...]:
+    def findings(self) -> Findings:
         """Problems found, most severe first (see ``sigscope.analysis``)."""
         from sigscope.analysis import analyse
 
-        return analyse(self)
+        return Findings(analyse(self))
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        """text/plain, escaped text/html (findings and registrations), image/png (the graph).
+
+        The picture leaves out Django's own receivers (``sigscope.inspect()`` shows them).
+        """
+        import base64
+
+        from sigscope.text import format_inspect
+        from sigscope.views.draw import draw_graph, figure_png
+        from sigscope.views.html import snapshot_html
+        from sigscope.views.select import Filters, rows, select_graph
+
+        shown = rows(self, Filters())
+        png = figure_png(draw_graph(select_graph(self, shown))) if shown else None
+        bundle: dict[str, Any] = {
+            "text/plain": format_inspect(self),
+            "text/html": snapshot_html(self, image=png),
+        }
+        if png is not None:
+            bundle["image/png"] = base64.b64encode(png).decode()
+        return bundle
 
     def to_dict(self) -> dict[str, Any]:
         """The versioned JSON document (``"schema": 1``) the CLI prints."""
@@ -181,6 +222,7 @@ def _snapshot(*, scan_source: bool, app_registry: Any) -> Snapshot:
         debug=debug,
         apps_ready=bool(getattr(registry, "ready", False)),
         imported_modules={d.module for d in declared if d.module in sys.modules},
+        apps=[(c.name, c.label) for c in _compat.app_configs(registry)],
     )
 
 
@@ -285,8 +327,9 @@ def filter_snapshot(
         apps_ready=snap.apps_ready,
         imported_modules=snap.imported_modules,
         taken_at=snap.taken_at,
+        apps=snap.apps,
     )
-    result.findings = tuple(
+    result.findings = Findings(
         f
         for f in snap.findings
         if keep(f.signal, f.receivers[0] if f.receivers else None, f.sender)

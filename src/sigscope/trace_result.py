@@ -263,8 +263,24 @@ class Trace:
     def _repr_html_(self) -> str:
         return render_html(self)
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, str]:
-        return {"text/plain": repr(self), "text/html": render_html(self)}
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        """text/plain (the tree), escaped text/html (expandable tree), image/png (timeline)."""
+        bundle: dict[str, Any] = {"text/plain": repr(self), "text/html": render_html(self)}
+        events = self.events
+        if events:
+            import base64
+
+            from sigscope.views.draw import draw_timeline, figure_png
+
+            png = figure_png(draw_timeline(events))
+            bundle["image/png"] = base64.b64encode(png).decode()
+        return bundle
+
+    def show(self) -> Any:
+        """The interactive Trace view (an ipywidgets ``VBox``)."""
+        from sigscope.views.trace_view import TraceView
+
+        return TraceView(self)
 
 
 def _describe(signal: Any, sender: Any) -> str:
@@ -318,9 +334,22 @@ _CSS = """
 """
 
 
-def render_html(trace: Trace, *, limit: int = _TREE_LIMIT) -> str:
+def summary_line(events: Iterable[SendEvent]) -> str:
+    """``12 sends · 31 receiver calls · 4.20 ms · 1 error``."""
+    events = list(events)
+    calls = sum(len(e.calls) for e in events)
+    errors = sum(1 for e in events for c in e.calls if c.error is not None)
+    roots = {e.id for e in events}
+    total = sum(e.duration_ns for e in events if e.parent is None or e.parent[0] not in roots)
+    plural = "s" if errors != 1 else ""
+    return f"{len(events)} sends · {calls} receiver calls · {_ms(total)} · {errors} error{plural}"
+
+
+def render_html(
+    trace: Trace, *, limit: int = _TREE_LIMIT, events: Iterable[SendEvent] | None = None
+) -> str:
     """A self-contained, escaped HTML tree (nested ``<details>``) of a trace."""
-    events = trace.events
+    events = trace.events if events is None else tuple(events)
     ids = {e.id for e in events}
     kids: dict[tuple[int, int], list[SendEvent]] = defaultdict(list)
     roots = []
@@ -379,7 +408,7 @@ def render_html(trace: Trace, *, limit: int = _TREE_LIMIT) -> str:
     if trace.dropped:
         body.append(f'<div class="sigscope-dim">({trace.dropped} earlier sends dropped)</div>')
     head = (
-        f'<div class="sigscope-dim">sigscope trace · {len(events)} sends'
+        f'<div class="sigscope-dim">sigscope trace · {esc(summary_line(events))}'
         f" · {trace.dropped} dropped</div>"
     )
     return f'<style>{_CSS}</style><div class="sigscope-trace">{head}{"".join(body)}</div>'

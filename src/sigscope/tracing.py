@@ -135,13 +135,13 @@ class _Send:
 class _AsyncCall:
     """An async receiver's run (its wrapper records it)."""
 
-    __slots__ = ("duration", "error", "id", "index", "info", "result", "send")
+    __slots__ = ("duration", "error", "id", "index", "info", "result", "send", "start")
 
     def __init__(self, send: _Send, index: int, receiver: Any) -> None:
         self.id = next(_ids)
         self.send, self.index = send, index
         self.info = _identity(receiver)
-        self.duration = 0
+        self.duration = self.start = 0
         self.result: str | None = None
         self.error: ErrorInfo | None = None
 
@@ -188,7 +188,7 @@ class _AsyncReceiver:
         if task is not None:
             _task_calls[task] = call
         token = _current.set(call)
-        start = _clock()
+        start = call.start = _clock()
         try:
             result = await self._sigscope_receiver(*args, **kwargs)
         except BaseException as exc:
@@ -440,10 +440,22 @@ def _freeze(send: _Send, kwargs: tuple[tuple[str, Any], ...]) -> SendEvent:
                 result = str(value) if type(value) is _Text else _value(value)
         elif send.error is not None and index == len(send.infos) - 1:
             error = send.error
-        calls.append(ReceiverCall(index, info, False, stop - marks[index], result, error))
+        calls.append(
+            ReceiverCall(
+                index, info, False, stop - marks[index], result, error, marks[index] - send.start
+            )
+        )
     for call in sorted(send.async_calls, key=lambda c: c.index):
         calls.append(
-            ReceiverCall(call.index, call.info, True, call.duration, call.result, call.error)
+            ReceiverCall(
+                call.index,
+                call.info,
+                True,
+                call.duration,
+                call.result,
+                call.error,
+                call.start - send.start,
+            )
         )
     return SendEvent(
         id=send.id,

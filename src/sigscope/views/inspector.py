@@ -1,0 +1,148 @@
+"""The Inspector widget: filters, the graph picture, the registrations and their details.
+
+All state is derived from one :class:`~sigscope.snapshot.Snapshot` (plain
+records): changing a filter recomputes the rows and redraws the picture; the
+widget never touches a live ``Signal``.  ``Inspector.refresh()`` takes a new
+snapshot.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+
+from sigscope.views.draw import draw_graph, figure_png
+from sigscope.views.html import details_html, findings_html
+from sigscope.views.select import Filters, Row, rows, select_graph
+
+if TYPE_CHECKING:
+    from sigscope.snapshot import Snapshot
+
+__all__ = ["Inspector"]
+
+ALL = "(all)"
+
+
+class Inspector(widgets.VBox):
+    """``sigscope.inspect()``: see every receiver, filter, select one for its details."""
+
+    def __init__(self, snap: Snapshot | None = None, **filters: Any) -> None:
+        super().__init__()
+        self.add_class("sigscope-inspector")
+        self.snap = snap
+        self.rows: list[Row] = []
+        self._building = True
+        self.app = widgets.Dropdown(description="app", layout={"width": "210px"})
+        self.signal = widgets.Dropdown(description="signal", layout={"width": "260px"})
+        self.sender = widgets.Dropdown(description="sender", layout={"width": "250px"})
+        self.severity = widgets.Dropdown(
+            description="findings",
+            options=[(ALL, None), ("errors", "error"), ("warnings+", "warning"), ("any", "note")],
+            layout={"width": "210px"},
+        )
+        self.search = widgets.Text(placeholder="search receivers, signals, senders")
+        self.search.add_class("sigscope-search")
+        self.hide_builtin = widgets.Checkbox(value=True, description="hide Django's receivers")
+        self.hide_builtin.add_class("sigscope-hide-builtin")
+        self.receivers = widgets.Select(rows=16, layout={"width": "48%"})
+        self.receivers.add_class("sigscope-receivers")
+        self.graph = widgets.Image(format="png", layout={"max_width": "100%"})
+        self.graph.add_class("sigscope-graph")
+        self.details = widgets.HTML(layout={"width": "52%", "max_height": "340px"})
+        self.details.add_class("sigscope-details")
+        self.findings = widgets.HTML()
+        self.findings.add_class("sigscope-findings")
+        self.status = widgets.HTML()
+        refresh = widgets.Button(description="Refresh", icon="refresh", layout={"width": "110px"})
+        refresh.on_click(lambda _: self.refresh())
+        overview = widgets.VBox([widgets.HBox([self.receivers, self.details]), self.graph])
+        self.tabs = widgets.Tab(children=[overview, self.findings])
+        for index, title in enumerate(("receivers", "findings")):
+            self.tabs.set_title(index, title)
+        self.children = [
+            widgets.HBox([self.app, self.signal, self.sender, self.severity]),
+            widgets.HBox([self.search, self.hide_builtin, refresh]),
+            self.status,
+            self.tabs,
+        ]
+        for control in (self.app, self.signal, self.sender, self.severity, self.hide_builtin):
+            control.observe(self._on_filter, names="value")
+        self.search.observe(self._on_filter, names="value")
+        self.receivers.observe(self._on_select, names="value")
+        self._building = False
+        self.refresh(snap, **filters)
+
+    # -- data
+    def refresh(self, snap: Snapshot | None = None, **filters: Any) -> None:
+        """Take a new snapshot (or use ``snap``) and redraw, keeping the filters."""
+        if snap is None:
+            import sigscope
+
+            snap = sigscope.snapshot()
+        self.snap = snap
+        self._building = True
+        all_rows = rows(snap, Filters(hide_builtin=False))
+        self.app.options = [ALL, *sorted({snap.app_of(_module(r)) for r in all_rows})]
+        self.signal.options = [ALL, *sorted({r.signal.rpartition(".")[2] for r in all_rows})]
+        self.sender.options = [ALL, *sorted({r.sender for r in all_rows})]
+        for name, value in filters.items():
+            control = getattr(self, name)
+            control.value = value
+        self.findings.value = findings_html(snap.findings)
+        self._building = False
+        self._update()
+
+    @property
+    def filters(self) -> Filters:
+        return Filters(
+            app=None if self.app.value in (ALL, None) else self.app.value,
+            signal=None if self.signal.value in (ALL, None) else self.signal.value,
+            sender=None if self.sender.value in (ALL, None) else self.sender.value,
+            text=self.search.value.strip(),
+            hide_builtin=self.hide_builtin.value,
+            severity=self.severity.value,
+        )
+
+    def _on_filter(self, change: Any) -> None:
+        if not self._building:
+            self._update()
+
+    def _update(self) -> None:
+        assert self.snap is not None
+        self.rows = rows(self.snap, self.filters)
+        selected = self.receivers.value
+        self.receivers.options = [(row.label, row.key) for row in self.rows]
+        keys = {row.key for row in self.rows}
+        self.receivers.value = selected if selected in keys else None
+        problems = sum(1 for row in self.rows if row.findings)
+        self.status.value = (
+            f"<span class='sigscope-dim'>{len(self.rows)} registrations shown · "
+            f"{problems} with findings · {len(self.snap.findings)} findings in all</span>"
+        )
+        self._draw()
+        self._on_select(None)
+
+    def _draw(self, highlight: tuple[str, ...] = ()) -> None:
+        assert self.snap is not None
+        if not self.rows:
+            self.graph.value = b""
+            return
+        graph = select_graph(self.snap, self.rows)
+        self.graph.value = figure_png(draw_graph(graph, highlight=highlight))
+
+    def _on_select(self, change: Any) -> None:
+        key = self.receivers.value
+        row = next((r for r in self.rows if r.key == key), None)
+        if row is None:
+            self.details.value = (
+                "<span class='sigscope-dim'>Select a registration to see its details.</span>"
+            )
+            return
+        self.details.value = details_html(row)
+        if change is not None:
+            self._draw(highlight=(row.node,))
+
+
+def _module(row: Row) -> str | None:
+    return row.registration.receiver.module if row.registration is not None else None

@@ -1,0 +1,86 @@
+"""The Trace view widget: the expandable tree of sends, filters, and the timeline picture."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+
+from sigscope.views.draw import draw_timeline, figure_png
+
+if TYPE_CHECKING:
+    from sigscope.records import SendEvent
+    from sigscope.trace_result import Trace
+
+__all__ = ["TraceView"]
+
+ALL = "(all)"
+
+
+class TraceView(widgets.VBox):
+    """``trace.show()``: the sends as a tree (filter by signal, sender, errors) and a timeline."""
+
+    def __init__(self, trace: Trace) -> None:
+        super().__init__()
+        self.add_class("sigscope-trace-view")
+        self.trace = trace
+        events = trace.events
+        self.signal = widgets.Dropdown(
+            description="signal",
+            options=[ALL, *sorted({e.signal.rpartition(".")[2] for e in events})],
+            layout={"width": "260px"},
+        )
+        self.sender = widgets.Dropdown(
+            description="sender",
+            options=[ALL, *sorted({e.sender or "-" for e in events})],
+            layout={"width": "260px"},
+        )
+        self.errors_only = widgets.Checkbox(description="only sends with errors")
+        self.summary = widgets.HTML()
+        self.tree = widgets.HTML(layout={"max_height": "480px", "overflow": "auto"})
+        self.timeline = widgets.Image(format="png", layout={"max_width": "100%"})
+        self.timeline.add_class("sigscope-timeline")
+        tabs = widgets.Tab(children=[self.tree, self.timeline])
+        tabs.set_title(0, "tree")
+        tabs.set_title(1, "timeline")
+        self.children = [
+            widgets.HBox([self.signal, self.sender, self.errors_only]),
+            self.summary,
+            self.tree,
+            self.timeline,
+        ]
+        for control in (self.signal, self.sender, self.errors_only):
+            control.observe(self._update, names="value")
+        self._update()
+
+    def selected(self) -> list[SendEvent]:
+        """The sends passing the filters, with everything nested inside them."""
+        events = self.trace.events
+        by_id = {e.id: e for e in events}
+
+        def root_of(e: SendEvent) -> SendEvent:
+            while e.parent is not None and e.parent[0] in by_id:
+                e = by_id[e.parent[0]]
+            return e
+
+        def matches(e: SendEvent) -> bool:
+            if self.signal.value != ALL and e.signal.rpartition(".")[2] != self.signal.value:
+                return False
+            if self.sender.value != ALL and (e.sender or "-") != self.sender.value:
+                return False
+            return (
+                not self.errors_only.value
+                or e.error is not None
+                or any(c.error is not None for c in e.calls)
+            )
+
+        roots = {root_of(e).id for e in events if matches(e)}
+        return [e for e in events if root_of(e).id in roots]
+
+    def _update(self, change: Any = None) -> None:
+        from sigscope.trace_result import render_html, summary_line
+
+        chosen = self.selected()
+        self.summary.value = f"<span class='sigscope-dim'>{summary_line(chosen)}</span>"
+        self.tree.value = render_html(self.trace, events=chosen)
+        self.timeline.value = figure_png(draw_timeline(chosen)) if chosen else b""
