@@ -147,7 +147,7 @@ class Snapshot:
         from sigscope.views.select import Filters, rows, select_graph
 
         shown = rows(self, Filters())
-        png = figure_png(draw_graph(select_graph(self, shown))) if shown else None
+        png = figure_png(draw_graph(select_graph(self, shown)), dpi=72) if shown else None
         bundle: dict[str, Any] = {
             "text/plain": format_inspect(self),
             "text/html": snapshot_html(self, image=png),

@@ -272,7 +272,7 @@ class Trace:
 
             from sigscope.views.draw import draw_timeline, figure_png
 
-            png = figure_png(draw_timeline(events))
+            png = figure_png(draw_timeline(events), dpi=72)
             bundle["image/png"] = base64.b64encode(png).decode()
         return bundle
 

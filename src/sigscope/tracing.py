@@ -508,10 +508,12 @@ def _text_of(value: Any) -> str:
 #: Running tracers without filters, and those with (rebuilt on start/stop; tuples).
 _catch_all: tuple[Tracer, ...] = ()
 _filtering: tuple[Tracer, ...] = ()
+#: Some running tracer records sends that reach no receiver at all (``record_empty``).
+_record_all = False
 
 
 def _before(signal: Signal, method: str, sender: Any) -> _Send | None:
-    if not signal.receivers or _compat.cached_no_receivers(signal, sender):
+    if not _record_all and (not signal.receivers or _compat.cached_no_receivers(signal, sender)):
         return None
     tracers = _catch_all
     if _filtering:
@@ -625,9 +627,10 @@ def _traced_thread_start(self: threading.Thread) -> None:
 
 
 def _regroup() -> None:
-    global _catch_all, _filtering
+    global _catch_all, _filtering, _record_all
     _catch_all = tuple(t for t in _active if not (t._filtered or t._by_sender))
     _filtering = tuple(t for t in _active if t._filtered or t._by_sender)
+    _record_all = any(t.record_empty for t in _active)
 
 
 def _install() -> None:
@@ -684,8 +687,9 @@ class Tracer:
         Keyword-argument names (matched case-insensitively anywhere in the
         name) whose values are shown as ``<redacted>``.
     record_empty
-        Also record sends that ran no receiver (many: ``pre_init``/``post_init``
-        fire for every model instance created or loaded).
+        Also record sends that ran no receiver, even of signals nothing listens to
+        (many: ``pre_init``/``post_init`` fire for every model instance created or
+        loaded).  Costs a little on every send while this tracer runs.
 
     Examples
     --------

@@ -51,7 +51,26 @@ def migrate() -> None:
 def run_scenario() -> dict[str, Any]:
     """A short story that fires the demo's signals: an order placed, shipped and deleted,
     a post tagged and published.  Returns the objects it made (deleted ones as their pk).
+
+    In a notebook (an event loop running in this thread) it runs in a worker thread:
+    Django ≥ 5.0 cannot run the demo's async receiver from ``send()`` on the loop's
+    thread ("You cannot use AsyncToSync in the same thread as an async event loop").
+    A tracer records it either way.
     """
+    import asyncio
+
+    migrate()  # here: this thread's connection keeps the in-memory database alive
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _scenario()
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="sigscope-demo") as pool:
+        return pool.submit(_scenario).result()
+
+
+def _scenario() -> dict[str, Any]:
     migrate()
     from sigscope.demo.blog.models import Post, Tag
     from sigscope.demo.blog.signals import post_published
