@@ -92,7 +92,7 @@ def test_html_payloads_are_escaped_everywhere(evil):
     details = details_html(row)
     assert "<img src=x" not in details and "&lt;img" in details
     inspector = Inspector(snap, search="evil")
-    assert [label for label, _ in inspector.receivers.options][0].endswith(".__call__")
+    assert next(label for label, _ in inspector.receivers.options).endswith(".__call__")
     with sigscope.trace() as t:
         hostile.send(sender=None, note="<b>bold</b>")
     bundle = t._repr_mimebundle_()
