@@ -163,14 +163,18 @@ print(response.status_code, response.content)
         """\
 from django.dispatch import Signal
 
+class Shop: ...
+class Blog: ...
+
 ping = Signal()
 def on_ping(sender, **kwargs):
-    return f"pong for {sender}"
+    return f"pong for {sender.__name__}"
 
-ping.connect(on_ping, sender="shop")      # only for sender "shop"
-print(ping.send(sender="shop"))           # called
-print(ping.send(sender="blog"))           # not called: another sender
-sigscope.snapshot(scan_source=False).signal(ping).receivers[0]""",
+ping.connect(on_ping, sender=Shop)        # only for sender Shop
+print(ping.send(sender=Shop))             # called
+print(ping.send(sender=Blog))             # not called: another sender
+reg = sigscope.snapshot(scan_source=False).signal(ping).receivers[0]
+reg.receiver.name, reg.sender.label, reg.weak, reg.dispatch_uid""",
     ),
     (
         "md",
@@ -409,6 +413,12 @@ order = Order.objects.create(customer=Customer.objects.first(), total="5.00")
 with sigscope.trace() as t:
     order_placed.send_robust(sender=Order, order=order)
 t.receivers_called(order_placed).count("sigscope.demo.shop.signals.send_confirmation")""",
+    ),
+    (
+        "code",
+        """\
+# in the inspector (with a kernel): both registrations, ⚠ and the fix in the details panel
+sigscope.inspect(search="send_confirmation")""",
     ),
     (
         "code",

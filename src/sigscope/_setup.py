@@ -20,7 +20,9 @@ def _loop_running() -> bool:
     return True
 
 
-def setup(settings: str | None = None, *, pythonpath: str | None = None) -> None:
+def setup(
+    settings: str | None = None, *, pythonpath: str | None = None, _stacklevel: int = 2
+) -> None:
     """Set up Django with ``settings`` (a dotted module), once; a no-op if already set up.
 
     Inside a Jupyter kernel an asyncio loop is running in the main thread, and
@@ -50,7 +52,7 @@ def setup(settings: str | None = None, *, pythonpath: str | None = None) -> None
             f"{ASYNC_UNSAFE}=true was set to allow ORM calls from cells. Use "
             "`await signal.asend(...)` for async receivers.",
             RuntimeWarning,
-            stacklevel=2,
+            stacklevel=_stacklevel,
         )
     if not apps.ready:
         django.setup()

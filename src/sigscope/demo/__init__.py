@@ -33,7 +33,7 @@ def setup() -> None:
     """Configure Django with the demo's settings and load its apps (idempotent)."""
     from sigscope._setup import setup as sigscope_setup
 
-    sigscope_setup(SETTINGS)
+    sigscope_setup(SETTINGS, _stacklevel=3)  # a notebook's warning points at its cell
 
 
 def migrate() -> None:

@@ -13,7 +13,7 @@ import linecache
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from sigscope.records import Finding
+from sigscope.records import CallableInfo, Finding
 
 if TYPE_CHECKING:
     from sigscope.snapshot import Snapshot
@@ -28,9 +28,9 @@ CSS = """
  color:var(--jp-content-font-color1,#1f2328);line-height:1.45}
 .sigscope-view code,.sigscope-view pre{
  font-family:var(--jp-code-font-family,ui-monospace,monospace);font-size:12px}
-.sigscope-view table{border-collapse:collapse;margin:.3em 0}
-.sigscope-view th,.sigscope-view td{text-align:left;padding:2px 8px;vertical-align:top;
- border-bottom:1px solid var(--jp-border-color2,#d0d7de)}
+.sigscope-view table{border-collapse:collapse;margin:.3em 0;table-layout:auto}
+.sigscope-view table th,.sigscope-view table td{text-align:left!important;padding:2px 8px;
+ vertical-align:top;white-space:normal;border-bottom:1px solid var(--jp-border-color2,#d0d7de)}
 .sigscope-view .sigscope-dim{color:var(--jp-content-font-color2,#59636e)}
 .sigscope-view .sigscope-error{color:var(--jp-error-color1,#cf222e);font-weight:600}
 .sigscope-view .sigscope-warning{color:var(--jp-warn-color1,#bc4c00);font-weight:600}
@@ -40,6 +40,14 @@ CSS = """
 .sigscope-view pre{background:var(--jp-layout-color2,#f6f8fa);padding:.4em;overflow:auto;
  max-height:18em;margin:.3em 0}
 """
+
+
+def _where(info: CallableInfo) -> str:
+    from sigscope.text import short_path
+
+    if not info.file:
+        return ""
+    return f"{short_path(info.file)}:{info.line}" if info.line else short_path(info.file)
 
 
 def _severity(severity: str) -> str:
@@ -91,7 +99,7 @@ def snapshot_html(snap: Snapshot, *, limit: int = 400, image: bytes | None = Non
                 f"<td><code>{esc(signal.name.rpartition('.')[2])}</code></td>"
                 f"<td>{esc(r.sender.label or 'any sender')}</td>"
                 f"<td>{esc(mark)}<code>{esc(r.receiver.name)}</code><br>"
-                f"<span class='sigscope-dim'>{esc(r.receiver.location)}</span></td>"
+                f"<span class='sigscope-dim'>{esc(_where(r.receiver))}</span></td>"
                 f"<td class='sigscope-dim'>{esc(' '.join(flags))}</td></tr>"
             )
     total = len(snap.receivers)
@@ -128,7 +136,7 @@ def details_html(row: Row) -> str:
         info = reg.receiver
         items += [
             ("kind", info.kind),
-            ("where", info.location or "(no source)"),
+            ("where", _where(info) or "(no source)"),
             ("dispatch_uid", "—" if reg.dispatch_uid is None else reg.dispatch_uid),
             ("weak", "yes" if reg.weak else "no (strong reference)"),
             ("async", "yes" if reg.is_async else "no"),

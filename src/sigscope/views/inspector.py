@@ -73,6 +73,12 @@ class Inspector(widgets.VBox):
         self._building = False
         self.refresh(snap, **filters)
 
+    def __repr__(self) -> str:  # what a notebook shows where widgets cannot render
+        return (
+            f"<sigscope Inspector: {len(self.rows)} registrations shown; run the notebook "
+            "to use it, or display the snapshot for a static view>"
+        )
+
     # -- data
     def refresh(self, snap: Snapshot | None = None, **filters: Any) -> None:
         """Take a new snapshot (or use ``snap``) and redraw, keeping the filters."""

@@ -117,6 +117,9 @@ class Monitor(widgets.VBox):
         )
         self._flusher.start()
 
+    def __repr__(self) -> str:  # what a notebook shows where widgets cannot render
+        return f"<sigscope Monitor: {self.tracer.total} sends recorded>"
+
     # -- controls (any thread may call them; only the flusher writes widget values)
     def pause(self) -> None:
         """Stop recording (sends cost nothing while paused)."""

@@ -53,6 +53,12 @@ class TraceView(widgets.VBox):
             control.observe(self._update, names="value")
         self._update()
 
+    def __repr__(self) -> str:  # what a notebook shows where widgets cannot render
+        return (
+            f"<sigscope Trace view: {len(self.trace.events)} sends; display the trace itself "
+            "for a static view>"
+        )
+
     def selected(self) -> list[SendEvent]:
         """The sends passing the filters, with everything nested inside them."""
         events = self.trace.events
