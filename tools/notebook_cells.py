@@ -576,13 +576,18 @@ assert "sigscope.demo.shop.unused_handlers" not in sys.modules""",
         """\
 ## What is left
 
-Everything fixed above is gone; the rest (dead receivers, DEBUG-only ones, the typo, the unused
-module, the falsy `dispatch_uid`, the several instances) is for you to fix in the demo's source.""",
+Every duplicate fixed above is gone. Disconnecting at run time is only a demonstration: sigscope
+now also says that the `@receiver` on `log_change` is declared but not connected — the real fix
+belongs in the source. The rest (dead receivers, DEBUG-only ones, the typo, the unused module,
+the falsy `dispatch_uid`, the several instances) is for you to fix in the demo's source.""",
     ),
     (
         "code",
         """\
-assert len(step4.findings) < len(before.findings)
+fixed = {"duplicate_dispatch_uid", "duplicate_module_alias", "duplicate_any_and_specific",
+         "duplicate_rerun", "stale_reload"}
+assert fixed <= {f.kind for f in before.findings}
+assert not fixed & {f.kind for f in step4.findings}
 step4.findings""",
     ),
 ]

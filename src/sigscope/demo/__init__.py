@@ -63,6 +63,10 @@ def run_scenario() -> dict[str, Any]:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        loop_running = False
+    else:
+        loop_running = True
+    if not loop_running:
         return _scenario()
     from concurrent.futures import ThreadPoolExecutor
 
@@ -82,7 +86,7 @@ def _scenario() -> dict[str, Any]:
     order_placed.send_robust(sender=Order, order=order)
     order.status = Order.Status.SHIPPED
     order.save()
-    tag = Tag.objects.create(name="signals")
+    tag, _ = Tag.objects.get_or_create(name="signals")
     post = Post.objects.create(title="Signals, explained", body="…")
     post.tags.add(tag)
     post.published = True
