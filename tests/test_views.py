@@ -123,6 +123,7 @@ def test_trace_view_filters_and_timeline():
         sigscope.demo.run_scenario()
     view = t.show()
     assert bytes(view.timeline.value).startswith(PNG) and "notify_shipped" in view.tree.value
+    assert bytes(view.fired.value).startswith(PNG)  # the registry with what ran highlighted
     view.signal.value = "order_shipped"
     assert "order_shipped" in view.tree.value and "m2m_changed" not in view.tree.value
     assert "post_save" in view.tree.value  # shown with the send it is nested in

@@ -339,3 +339,9 @@ class LabPage:
         self.page.wait_for_function(
             "t => document.body.dataset.jpThemeName === t", arg=theme, timeout=15_000
         )
+
+    def collapse_sidebars(self) -> None:
+        """Give the notebook the whole width."""
+        self.page.evaluate(
+            "() => { window.jupyterapp.shell.collapseLeft(); window.jupyterapp.shell.collapseRight(); }"
+        )

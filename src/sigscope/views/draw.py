@@ -98,10 +98,12 @@ def draw_graph(
     highlight: Iterable[str] = (),
     title: str | None = None,
     aggregate_above: int = AGGREGATE_ABOVE,
+    counts: dict[str, int] | None = None,
 ) -> Figure:
     """Senders → signals → receivers, one line per registration, problems marked.
 
-    ``highlight`` names receiver nodes (``receiver:…``) to draw in the accent colour.
+    ``highlight`` names receiver nodes (``receiver:…``) to draw in the accent colour;
+    ``counts`` (receiver node → number) is written after their names (e.g. calls in a trace).
     Above ``aggregate_above`` receivers, receivers are grouped into one box per app.
     """
     from matplotlib.collections import LineCollection
@@ -132,10 +134,10 @@ def draw_graph(
         )
     per_pair: dict[tuple[str, str], int] = defaultdict(int)
     marks: dict[str, set[str]] = defaultdict(set)
-    counts: dict[str, int] = defaultdict(int)
+    registrations: dict[str, int] = defaultdict(int)
     for u, v, d in rows.calls:
         key = rows.receiver_key(v)
-        counts[key] += 1
+        registrations[key] += 1
         pair = (u, key)
         offset = per_pair[pair] * 0.09
         per_pair[pair] += 1
@@ -186,12 +188,14 @@ def draw_graph(
         box(xs["signal"], y, _clip(graph.nodes[signal]["label"], 26), SIGNAL_BOX, EDGE)
     for key, y in y_receiver.items():
         if aggregate:
-            text = f"{key.partition(':')[2]} ({counts[key]} registrations)"
+            text = f"{key.partition(':')[2]} ({registrations[key]} registrations)"
         else:
             text = _clip(graph.nodes[key]["label"], 60)
         flags = marks[key]
         if "warn" in flags:
             text = "⚠ " + text
+        if counts and key in counts:
+            text += f"  ×{counts[key]}"
         for flag in ("async", "dead", "pending"):
             if flag in flags:
                 text += f" [{flag}]"
@@ -215,7 +219,8 @@ def draw_graph(
         Line2D([], [], color=DEAD, lw=1.0, ls="--", label="dead or pending"),
     ]
     if wanted:
-        legend.append(Line2D([], [], color=HIGHLIGHT, lw=2.4, label="selected"))
+        label = "ran (×calls)" if counts else "selected"
+        legend.append(Line2D([], [], color=HIGHLIGHT, lw=2.4, label=label))
     ax.legend(
         handles=legend,
         loc="upper right",

@@ -40,6 +40,8 @@ class TraceView(widgets.VBox):
         self.tree = widgets.HTML(layout={"max_height": "480px", "overflow": "auto"})
         self.timeline = widgets.Image(format="png", layout={"max_width": "100%"})
         self.timeline.add_class("sigscope-timeline")
+        self.fired = widgets.Image(format="png", layout={"max_width": "100%"})
+        self.fired.add_class("sigscope-fired-graph")
         tabs = widgets.Tab(children=[self.tree, self.timeline])
         tabs.set_title(0, "tree")
         tabs.set_title(1, "timeline")
@@ -48,6 +50,7 @@ class TraceView(widgets.VBox):
             self.summary,
             self.tree,
             self.timeline,
+            self.fired,
         ]
         for control in (self.signal, self.sender, self.errors_only):
             control.observe(self._update, names="value")
@@ -90,3 +93,29 @@ class TraceView(widgets.VBox):
         self.summary.value = f"<span class='sigscope-dim'>{summary_line(chosen)}</span>"
         self.tree.value = render_html(self.trace, events=chosen)
         self.timeline.value = figure_png(draw_timeline(chosen)) if chosen else b""
+        self.fired.value = fired_graph_png(chosen)
+
+
+def fired_graph_png(events: list[SendEvent]) -> bytes:
+    """The registry's graph with the registrations that ran highlighted and counted."""
+    if not events:
+        return b""
+    import sigscope
+    from sigscope.views.draw import draw_graph
+    from sigscope.views.select import Filters, rows, select_graph
+
+    calls: dict[tuple[str, str], int] = {}
+    for e in events:
+        for c in e.calls:
+            calls[(e.signal, c.name)] = calls.get((e.signal, c.name), 0) + 1
+    snap = sigscope.snapshot(scan_source=False)
+    fired = [
+        r for r in rows(snap, Filters(hide_builtin=False)) if (r.signal, r.receiver_name) in calls
+    ]
+    if not fired:
+        return b""
+    counts: dict[str, int] = {}
+    for row in fired:
+        counts[row.node] = calls[(row.signal, row.receiver_name)]
+    graph = select_graph(snap, fired)
+    return figure_png(draw_graph(graph, highlight=tuple(counts), counts=counts))
