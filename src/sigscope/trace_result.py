@@ -228,14 +228,7 @@ class Trace:
 
     def _tree_rows(self, limit: int) -> Iterator[tuple[int, str]]:
         events = self.events
-        ids = {e.id for e in events}
-        kids: dict[tuple[int, int], list[SendEvent]] = defaultdict(list)
-        roots = []
-        for e in events:
-            if e.parent is not None and e.parent[0] in ids:
-                kids[e.parent].append(e)
-            else:
-                roots.append(e)
+        roots, kids = nest(events)
         shown = 0
 
         def walk(event: SendEvent, depth: int) -> Iterator[tuple[int, str]]:
@@ -281,6 +274,26 @@ class Trace:
         from sigscope.views.trace_view import TraceView
 
         return TraceView(self)
+
+
+def nest(
+    events: Iterable[SendEvent],
+) -> tuple[list[SendEvent], dict[tuple[int, int], list[SendEvent]]]:
+    """Top-level sends, and the sends made inside each ``(send id, receiver index)``.
+
+    A send whose parent is not among ``events`` (filtered out, or dropped by the
+    ring buffer) counts as top-level.
+    """
+    events = list(events)
+    ids = {e.id for e in events}
+    kids: dict[tuple[int, int], list[SendEvent]] = defaultdict(list)
+    roots = []
+    for e in events:
+        if e.parent is not None and e.parent[0] in ids:
+            kids[e.parent].append(e)
+        else:
+            roots.append(e)
+    return roots, kids
 
 
 def _describe(signal: Any, sender: Any) -> str:
@@ -350,14 +363,7 @@ def render_html(
 ) -> str:
     """A self-contained, escaped HTML tree (nested ``<details>``) of a trace."""
     events = trace.events if events is None else tuple(events)
-    ids = {e.id for e in events}
-    kids: dict[tuple[int, int], list[SendEvent]] = defaultdict(list)
-    roots = []
-    for e in events:
-        if e.parent is not None and e.parent[0] in ids:
-            kids[e.parent].append(e)
-        else:
-            roots.append(e)
+    roots, kids = nest(events)
     esc = html.escape
     shown = 0
 

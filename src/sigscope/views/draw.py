@@ -251,15 +251,10 @@ def draw_timeline(events: Iterable[SendEvent], *, limit: int = 60) -> Figure:
     """
     from matplotlib.figure import Figure
 
+    from sigscope.trace_result import nest
+
     events = list(events)
-    by_id = {e.id: e for e in events}
-    kids: dict[tuple[int, int], list[SendEvent]] = defaultdict(list)
-    roots = []
-    for e in events:
-        if e.parent is not None and e.parent[0] in by_id:
-            kids[e.parent].append(e)
-        else:
-            roots.append(e)
+    roots, kids = nest(events)
     origin = min((e.started_at for e in events), default=0.0)
     bars: list[tuple[str, float, float, int, str | None, bool]] = []
 
