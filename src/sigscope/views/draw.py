@@ -57,6 +57,22 @@ def figure_png(fig: Figure, *, dpi: int = 100) -> bytes:
     return buffer.getvalue()
 
 
+def _sender_text(sender: str) -> str:
+    kind, _, label = sender.partition(":")
+    if kind == "pending":
+        return _clip(f"'{label}' (pending)", 28)
+    return "any sender" if label == "*" else _clip(label, 28)
+
+
+def _signal_text(graph: nx.MultiDiGraph, node: str) -> str:
+    return _clip(str(graph.nodes[node]["label"]), 26)
+
+
+def _half_width(text: str) -> float:
+    """About half a centred 8-point label's box, in the graph's x units (13-inch figure)."""
+    return 0.0088 * len(text) + 0.035
+
+
 class _Rows:
     """The three columns of the picture, in a fixed order."""
 
@@ -129,9 +145,9 @@ def draw_graph(
     sends = {(rows.sender_key(d), u) for u, _, d in rows.calls}
     for sender, signal in sends:
         style = "dead" if sender.startswith("pending:") else "normal"
-        segments[style].append(
-            [(xs["sender"] + 0.42, y_sender[sender]), (1.0 - 0.32, y_signal[signal])]
-        )
+        start = (xs["sender"] + _half_width(_sender_text(sender)), y_sender[sender])
+        end = (xs["signal"] - _half_width(_signal_text(graph, signal)), y_signal[signal])
+        segments[style].append([start, end])
     per_pair: dict[tuple[str, str], int] = defaultdict(int)
     marks: dict[str, set[str]] = defaultdict(set)
     registrations: dict[str, int] = defaultdict(int)
@@ -153,7 +169,7 @@ def draw_graph(
             style = "highlight"
         if d.get("is_async"):
             marks[key].add("async")
-        start = (1.0 + 0.32, y_signal[u])
+        start = (xs["signal"] + _half_width(_signal_text(graph, u)), y_signal[u])
         end = (xs["receiver"] - 0.02, y_receiver[key] - offset)
         segments[style].append([start, end])
     looks = {
@@ -179,13 +195,10 @@ def draw_graph(
         )
 
     for sender, y in y_sender.items():
-        kind, _, label = sender.partition(":")
-        text = "any sender" if label == "*" else label
-        if kind == "pending":
-            text = f"'{label}' (pending)"
-        box(xs["sender"], y, _clip(text, 28), SENDER_BOX, DEAD if kind == "pending" else EDGE)
+        edge = DEAD if sender.startswith("pending:") else EDGE
+        box(xs["sender"], y, _sender_text(sender), SENDER_BOX, edge)
     for signal, y in y_signal.items():
-        box(xs["signal"], y, _clip(graph.nodes[signal]["label"], 26), SIGNAL_BOX, EDGE)
+        box(xs["signal"], y, _signal_text(graph, signal), SIGNAL_BOX, EDGE)
     for key, y in y_receiver.items():
         if aggregate:
             text = f"{key.partition(':')[2]} ({registrations[key]} registrations)"

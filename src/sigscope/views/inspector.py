@@ -89,9 +89,15 @@ class Inspector(widgets.VBox):
         self.snap = snap
         self._building = True
         all_rows = rows(snap, Filters(hide_builtin=False))
-        self.app.options = [ALL, *sorted({snap.app_of(_module(r)) for r in all_rows})]
-        self.signal.options = [ALL, *sorted({r.signal.rpartition(".")[2] for r in all_rows})]
-        self.sender.options = [ALL, *sorted({r.sender for r in all_rows})]
+        choices = {
+            self.app: sorted({snap.app_of(_module(r)) for r in all_rows}),
+            self.signal: sorted({r.signal.rpartition(".")[2] for r in all_rows}),
+            self.sender: sorted({r.sender for r in all_rows}),
+        }
+        for control, values in choices.items():
+            kept = control.value if control.value in values else ALL
+            control.options = [ALL, *values]
+            control.value = kept
         for name, value in filters.items():
             control = getattr(self, name)
             control.value = value

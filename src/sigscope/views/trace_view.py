@@ -42,15 +42,14 @@ class TraceView(widgets.VBox):
         self.timeline.add_class("sigscope-timeline")
         self.fired = widgets.Image(format="png", layout={"max_width": "100%"})
         self.fired.add_class("sigscope-fired-graph")
-        tabs = widgets.Tab(children=[self.tree, self.timeline])
-        tabs.set_title(0, "tree")
-        tabs.set_title(1, "timeline")
+        pictures = widgets.Tab(children=[self.timeline, self.fired])
+        pictures.set_title(0, "timeline")
+        pictures.set_title(1, "what ran, in the registry")
         self.children = [
             widgets.HBox([self.signal, self.sender, self.errors_only]),
             self.summary,
             self.tree,
-            self.timeline,
-            self.fired,
+            pictures,
         ]
         for control in (self.signal, self.sender, self.errors_only):
             control.observe(self._update, names="value")
