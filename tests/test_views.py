@@ -115,7 +115,7 @@ def test_snapshot_and_findings_display_without_widgets():
     assert "data:image/png;base64," in bundle["text/html"]
     findings = snap.findings._repr_mimebundle_()
     assert "duplicate_module_alias" in findings["text/plain"]
-    assert "sigscope-findings" in findings["text/html"]
+    assert "sigscope-finding-list" in findings["text/html"]
 
 
 def test_trace_view_filters_and_timeline():

@@ -27,15 +27,19 @@ def chromium_executable() -> str:
         import playwright.sync_api  # noqa: F401
     except ImportError as e:
         pytest.fail(
-            f"the real-browser test needs the playwright package ({e}): "
-            "pip install -e '.[dev]'",
+            f"the real-browser test needs the playwright package ({e}): pip install -e '.[dev]'",
             pytrace=False,
         )
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_executable: str) -> Iterator[Any]:
-    """One headless Chromium for the session (Playwright allows one sync instance at a time)."""
+    """A headless Chromium for one test module.
+
+    Module scope, not session: while a sync Playwright is alive an asyncio loop runs in this
+    thread, and the rest of the suite (``asyncio.run``, ``async_to_sync``, sigscope.setup()'s
+    notebook detection) must not see it.  One sync Playwright may be alive at a time.
+    """
     with chromium(chromium_executable) as b:
         yield b

@@ -24,7 +24,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -67,9 +67,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until(
-    check: Callable[[], T], timeout: float, what: str, interval: float = 0.1
-) -> T:
+def wait_until(check: Callable[[], T], timeout: float, what: str, interval: float = 0.1) -> T:
     """Call ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -124,7 +122,9 @@ def _request(url: str, token: str, method: str = "GET") -> Any:
 
 
 @contextmanager
-def jupyter_lab(notebook: str | os.PathLike[str], timeout: float = 60) -> Iterator[tuple[str, Path]]:
+def jupyter_lab(
+    notebook: str | os.PathLike[str], timeout: float = 60
+) -> Iterator[tuple[str, Path]]:
     """Run an isolated JupyterLab serving a copy of ``notebook``.
 
     Yields ``(url, root)``: the notebook's URL (token included) and the server's root
@@ -205,10 +205,8 @@ def jupyter_lab(notebook: str | os.PathLike[str], timeout: float = 60) -> Iterat
 
 def _stop(server: subprocess.Popen[bytes], base_url: str, token: str, kernels: set[int]) -> None:
     if server.poll() is None:
-        try:  # shuts the kernels down too
+        with suppress(urllib.error.URLError, OSError):  # shuts the kernels down too
             _request(f"{base_url}/api/shutdown", token, method="POST")
-        except (urllib.error.URLError, OSError):
-            pass
         try:
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -220,10 +218,8 @@ def _stop(server: subprocess.Popen[bytes], base_url: str, token: str, kernels: s
                 server.wait()
     for pid in kernels:  # a kernel the server failed to stop (its own session)
         if _is_kernel(pid):
-            try:
+            with suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 # -- the browser
@@ -246,7 +242,8 @@ _KERNEL_IDLE = """() => {
   const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
   const ctx = panel && panel.sessionContext;
   const kernel = ctx && ctx.session && ctx.session.kernel;
-  return !!(kernel && ctx.isReady && kernel.status === 'idle' && kernel.connectionStatus === 'connected');
+  return !!(kernel && ctx.isReady && kernel.status === 'idle'
+    && kernel.connectionStatus === 'connected');
 }"""
 
 _ALL_EXECUTED = """() => {
@@ -343,5 +340,6 @@ class LabPage:
     def collapse_sidebars(self) -> None:
         """Give the notebook the whole width."""
         self.page.evaluate(
-            "() => { window.jupyterapp.shell.collapseLeft(); window.jupyterapp.shell.collapseRight(); }"
+            "() => { const shell = window.jupyterapp.shell;"
+            " shell.collapseLeft(); shell.collapseRight(); }"
         )

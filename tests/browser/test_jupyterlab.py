@@ -3,14 +3,18 @@
 One notebook (built here with nbformat) shows the Inspector, a TraceView, the static trace,
 the same three for receivers and senders whose names are HTML payloads, and the live
 Monitor fed by a thread.  It is run once per module; each test then checks one widget in
-the page.  Screenshots go to ``docs/screenshots/``.
+the page.  Screenshots go to ``$SIGSCOPE_SCREENSHOTS`` (the README's come from
+``SIGSCOPE_SCREENSHOTS=docs/screenshots python -m pytest tests/browser``), else to a
+temporary directory.
 
 Run: ``python -m pytest -q tests/browser``.  Chromium is required (see conftest.py).
 """
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,15 +25,18 @@ import pytest
 
 from .lab import LabPage, jupyter_lab, wait_until
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCREENSHOTS = Path(
+    os.environ.get("SIGSCOPE_SCREENSHOTS") or tempfile.mkdtemp(prefix="sigscope-screenshots-")
+)
 
-PAYLOAD = "<script>window.__pwned=1</script><img src=x onerror=\"window.__pwned=2\">"
+PAYLOAD = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
 
 # The notebook's code cells, in order; tests find a widget by its cell.
 CELLS = {
     "setup": """\
 import sigscope, sigscope.demo
-sigscope.demo.setup()""",
+sigscope.demo.setup()
+sigscope.demo.migrate()  # before tracing: the trace shows the story, not the migrations""",
     "inspector": """\
 inspector = sigscope.inspect()
 inspector""",
@@ -119,9 +126,19 @@ def output(lab: LabPage, cell: str) -> Any:
 
 
 def screenshot(locator: Any, name: str) -> None:
+    """Save the widget's picture; a widget taller than the window gets a taller window
+    (JupyterLab scrolls the notebook inside the window, so the rest would be blank)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    locator.scroll_into_view_if_needed()
-    locator.screenshot(path=str(SCREENSHOTS / name), animations="disabled")
+    page = locator.page
+    viewport = page.viewport_size
+    height = locator.bounding_box()["height"]
+    if height + 200 > viewport["height"]:
+        page.set_viewport_size({"width": viewport["width"], "height": int(height) + 250})
+    try:
+        locator.scroll_into_view_if_needed()
+        locator.screenshot(path=str(SCREENSHOTS / name), animations="disabled")
+    finally:
+        page.set_viewport_size(viewport)
 
 
 def natural_width(img: Any) -> int:
@@ -153,6 +170,16 @@ def test_inspector(lab: LabPage) -> None:
     details = inspector.locator(".sigscope-details")
     assert "Select a registration" in details.inner_text() or details.inner_text().strip() == ""
 
+    hide_builtin = inspector.locator(".sigscope-hide-builtin input")
+    assert hide_builtin.is_checked()
+    hide_builtin.uncheck()
+    with_django = wait_for(
+        lambda: len(o := options(select)) > len(everything) and o, "Django's receivers to show"
+    )
+    assert any(o.endswith("django.contrib.auth.management.create_permissions") for o in with_django)
+    hide_builtin.check()
+    wait_for(lambda: options(select) == everything, "Django's receivers to hide again")
+
     inspector.locator(".sigscope-search input").fill("reindex")
     found = wait_for(
         lambda: (o := options(select)) and len(o) < len(everything) and o,
@@ -160,20 +187,19 @@ def test_inspector(lab: LabPage) -> None:
     )
     assert all("reindex" in o for o in found), found
 
+    picture = graph.get_attribute("src")
     select.select_option(index=0)
     name = found[0].rpartition(" · ")[2]
     assert name.endswith("reindex_tags"), found[0]
-    text = wait_for(
-        lambda: name in (t := details.inner_text()) and t, f"the details of {name}"
-    )
+    text = wait_for(lambda: name in (t := details.inner_text()) and t, f"the details of {name}")
     assert re.search(r"handlers\.py:\d+", text), text
     for label in ("sender", "dispatch_uid", "weak", "async", "fix:"):
         assert label in text, (label, text)
     assert "blog.Post_tags" in text, text
 
-    # the picture is redrawn with the selection highlighted; wait until it settles
-    time.sleep(0.5)
-    assert natural_width(graph) > 0
+    # the picture is redrawn with the selection highlighted
+    wait_for(lambda: graph.get_attribute("src") != picture, "the graph to highlight the selection")
+    assert wait_for(lambda: natural_width(graph), "the highlighted graph to load") > 0
     screenshot(inspector, "inspector.png")
 
     findings = inspector.locator(".jupyter-widgets.sigscope-findings")  # not details' own
@@ -262,7 +288,9 @@ def test_html_in_names_is_text(lab: LabPage) -> None:
         select.select_option(index=index)
         texts.append(
             wait_for(
-                lambda b=before: (t := details.inner_text()) != b and "EvilReceiver<script>" in t and t,
+                lambda b=before: (
+                    (t := details.inner_text()) != b and "EvilReceiver<script>" in t and t
+                ),
                 f"the details of payload receiver {index}",
             )
         )

@@ -28,7 +28,7 @@ __all__ = ["AGGREGATE_ABOVE", "draw_graph", "draw_timeline", "figure_png"]
 AGGREGATE_ABOVE = 300
 
 INK = "#1f2328"
-MUTED = "#57606a"
+MUTED = "#768390"  # mid-grey: readable on light and dark backgrounds
 BOX = "#f6f8fa"
 EDGE = "#8c959f"
 WARN = "#d9480f"
@@ -273,14 +273,15 @@ def draw_timeline(events: Iterable[SendEvent], *, limit: int = 60) -> Figure:
 
     def walk(e: SendEvent, depth: int) -> None:
         start = (e.started_at - origin) * 1e3
-        head = f"{e.signal.rpartition('.')[2]}({e.sender or '-'})"
-        bars.append(
-            (head, start, e.duration_ns / 1e6, depth, e.error.type if e.error else None, True)
-        )
+        head = f"{e.signal.rpartition('.')[2]}({_clip(e.sender or '-', 24)})"
+        if depth:
+            head = "↳ " + head  # sent from inside the receiver above
+        error = e.error.type if e.error else None
+        bars.append((head, start, e.duration_ns / 1e6, depth, error, True))
         for c in e.calls:
             bars.append(
                 (
-                    c.name.rpartition(".")[2] if "." in c.name else c.name,
+                    c.receiver.qualname,
                     start + c.offset_ns / 1e6,
                     c.duration_ns / 1e6,
                     depth + 1,
@@ -297,7 +298,7 @@ def draw_timeline(events: Iterable[SendEvent], *, limit: int = 60) -> Figure:
     fig = Figure(figsize=(11, 1.2 + 0.26 * max(len(shown), 1)))
     ax = fig.add_axes((0.3, 0.12 if len(shown) < 8 else 0.05, 0.66, 0.8))
     total = max((b[1] + b[2] for b in shown), default=1.0) or 1.0
-    for row, (label, start, width, depth, error, is_send) in enumerate(shown):
+    for row, (label, start, width, _depth, error, is_send) in enumerate(shown):
         y = len(shown) - row
         color = ERROR if error else (SIGNAL_BOX if is_send else HIGHLIGHT)
         ax.barh(
@@ -309,18 +310,18 @@ def draw_timeline(events: Iterable[SendEvent], *, limit: int = 60) -> Figure:
             edgecolor=EDGE if is_send else color,
             linewidth=0.6,
         )
-        text = "  " * depth + _clip(label, 40)
         ax.text(
             -total * 0.01,
             y,
-            text,
+            _clip(label, 44),
             ha="right",
             va="center",
             fontsize=8,
             color=INK,
+            fontweight="bold" if is_send else "normal",
             bbox={"boxstyle": "round,pad=0.15", "fc": BOX, "ec": "none"},
         )
-        note = f"{width:.2f} ms" + (f"  ✗ {error}" if error else "")
+        note = _duration(width) + (f"  ✗ {error}" if error else "")
         ax.text(
             start + max(width, total / 400) + total * 0.01,
             y,

@@ -38,7 +38,7 @@ CSS = """
 .sigscope-view .sigscope-finding{margin:.5em 0;padding:.3em .6em;
  border-left:3px solid var(--jp-warn-color1,#bc4c00);background:var(--jp-layout-color2,#f6f8fa)}
 .sigscope-view pre{background:var(--jp-layout-color2,#f6f8fa);padding:.4em;overflow:auto;
- max-height:18em;margin:.3em 0}
+ max-height:18em;margin:.3em 0;white-space:pre}
 """
 
 
@@ -68,8 +68,8 @@ def findings_html(findings: Iterable[Finding]) -> str:
             f"<div><b>fix:</b> {esc(f.fix)}</div>{where}</div>"
         )
     if not blocks:
-        return "<div class='sigscope-view sigscope-findings'>No findings.</div>"
-    return f"<div class='sigscope-view sigscope-findings'>{''.join(blocks)}</div>"
+        return "<div class='sigscope-view sigscope-finding-list'>No findings.</div>"
+    return f"<div class='sigscope-view sigscope-finding-list'>{''.join(blocks)}</div>"
 
 
 def snapshot_html(snap: Snapshot, *, limit: int = 400, image: bytes | None = None) -> str:

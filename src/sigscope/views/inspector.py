@@ -38,7 +38,7 @@ class Inspector(widgets.VBox):
         self.sender = widgets.Dropdown(description="sender", layout={"width": "250px"})
         self.severity = widgets.Dropdown(
             description="findings",
-            options=[(ALL, None), ("errors", "error"), ("warnings+", "warning"), ("any", "note")],
+            options=[(ALL, ""), ("errors", "error"), ("warnings+", "warning"), ("any", "note")],
             layout={"width": "210px"},
         )
         self.search = widgets.Text(placeholder="search receivers, signals, senders")
@@ -47,9 +47,13 @@ class Inspector(widgets.VBox):
         self.hide_builtin.add_class("sigscope-hide-builtin")
         self.receivers = widgets.Select(rows=16, layout={"width": "48%"})
         self.receivers.add_class("sigscope-receivers")
-        self.graph = widgets.Image(format="png", layout={"max_width": "100%"})
+        self.graph = widgets.Image(
+            format="png", layout={"max_width": "100%", "align_self": "flex-start"}
+        )
         self.graph.add_class("sigscope-graph")
-        self.details = widgets.HTML(layout={"width": "52%", "max_height": "340px"})
+        self.details = widgets.HTML(
+            layout={"width": "52%", "max_height": "340px", "overflow": "auto"}
+        )
         self.details.add_class("sigscope-details")
         self.findings = widgets.HTML()
         self.findings.add_class("sigscope-findings")
@@ -90,7 +94,7 @@ class Inspector(widgets.VBox):
         self._building = True
         all_rows = rows(snap, Filters(hide_builtin=False))
         choices = {
-            self.app: sorted({snap.app_of(_module(r)) for r in all_rows}),
+            self.app: sorted({snap.app_of(_module(r)) for r in all_rows} - {""}),
             self.signal: sorted({r.signal.rpartition(".")[2] for r in all_rows}),
             self.sender: sorted({r.sender for r in all_rows}),
         }
@@ -113,7 +117,7 @@ class Inspector(widgets.VBox):
             sender=None if self.sender.value in (ALL, None) else self.sender.value,
             text=self.search.value.strip(),
             hide_builtin=self.hide_builtin.value,
-            severity=self.severity.value,
+            severity=self.severity.value or None,
         )
 
     def _on_filter(self, change: Any) -> None:

@@ -38,9 +38,13 @@ class TraceView(widgets.VBox):
         self.errors_only = widgets.Checkbox(description="only sends with errors")
         self.summary = widgets.HTML()
         self.tree = widgets.HTML(layout={"max_height": "480px", "overflow": "auto"})
-        self.timeline = widgets.Image(format="png", layout={"max_width": "100%"})
+        self.timeline = widgets.Image(
+            format="png", layout={"max_width": "100%", "align_self": "flex-start"}
+        )
         self.timeline.add_class("sigscope-timeline")
-        self.fired = widgets.Image(format="png", layout={"max_width": "100%"})
+        self.fired = widgets.Image(
+            format="png", layout={"max_width": "100%", "align_self": "flex-start"}
+        )
         self.fired.add_class("sigscope-fired-graph")
         pictures = widgets.Tab(children=[self.timeline, self.fired])
         pictures.set_title(0, "timeline")
