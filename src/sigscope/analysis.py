@@ -361,8 +361,10 @@ def not_connected(snap: Snapshot) -> list[Finding]:
 
 def falsy_uids(snap: Snapshot) -> list[Finding]:
     found = []
+    from sigscope.declared_match import canonical_signal
+
     sources = [
-        (d.signal, f"{d.module}.{d.function}", f"{d.file}:{d.line}")
+        (canonical_signal(snap, d.signal), f"{d.module}.{d.function}", f"{d.file}:{d.line}")
         for d in snap.declared
         if d.falsy_dispatch_uid
     ]

@@ -22,7 +22,7 @@ from sigscope.records import DeclaredReceiver, Finding
 if TYPE_CHECKING:
     from sigscope.snapshot import Snapshot
 
-__all__ = ["unconnected"]
+__all__ = ["canonical_signal", "unconnected"]
 
 _SIMPLE_NAME = re.compile(r"^[A-Za-z_][\w.]*$")
 
@@ -54,7 +54,8 @@ def unconnected(snap: Snapshot) -> list[Finding]:
     for d in snap.declared:
         if d.scope == "function" or _is_connected(d, at, names, files):
             continue
-        found.append(_finding(d, imported=d.module in snap.imported_modules))
+        signal = canonical_signal(snap, d.signal)
+        found.append(_finding(d, signal, imported=d.module in snap.imported_modules))
     return found
 
 
@@ -72,7 +73,15 @@ def _is_connected(
     return (signal, _short(d.function)) in names or (signal, _real(d.file)) in files
 
 
-def _finding(d: DeclaredReceiver, *, imported: bool) -> Finding:
+def canonical_signal(snap: Snapshot, written: str) -> str:
+    """The canonical name of a signal written in source (``post_save``,
+    ``signals.order_placed``) when exactly one live signal has that short name."""
+    short = _short(written)
+    names = {s.name for s in snap.signals if _short(s.name) == short}
+    return names.pop() if len(names) == 1 else written
+
+
+def _finding(d: DeclaredReceiver, signal: str, *, imported: bool) -> Finding:
     where = f"{d.file}:{d.line}"
     how = "@receiver" if d.via == "receiver" else ".connect()"
     if imported:
@@ -99,7 +108,7 @@ def _finding(d: DeclaredReceiver, *, imported: bool) -> Finding:
     return Finding(
         kind="not_connected",
         severity="warning",
-        signal=d.signal,
+        signal=signal,
         sender=d.sender,
         receivers=(f"{d.module}.{d.function}",),
         message=message,
