@@ -14,7 +14,7 @@ from typing import Any
 
 from sigscope._compat import is_unevaluated_queryset
 
-__all__ = ["safe_repr", "type_name"]
+__all__ = ["safe_repr", "truncate", "type_name"]
 
 DEFAULT_LIMIT = 200
 
@@ -65,10 +65,11 @@ def _describe_instance(obj: Any, limit: int) -> str:
         return f"<repr-error {type(exc).__name__} in {type_name(obj)} at {id(obj):#x}>"
     if not isinstance(text, str):
         return f"<{type_name(obj)} at {id(obj):#x}>"
-    return _truncate(text, limit)
+    return truncate(text, limit)
 
 
-def _truncate(text: str, limit: int) -> str:
+def truncate(text: str, limit: int) -> str:
+    """``text``, cut to ``limit`` characters with a note of its full length."""
     if len(text) <= limit:
         return text
     return f"{text[: limit - 20]}…[{len(text)} chars]"
@@ -90,7 +91,7 @@ def safe_repr(obj: Any, limit: int = DEFAULT_LIMIT) -> str:
     cls = type(obj)  # never isinstance(): it evaluates a LazyObject
     try:
         if issubclass(cls, (*_SIMPLE, list, tuple, set, frozenset, dict)):
-            return _truncate(_BoundedRepr(limit).repr(obj), limit)
+            return truncate(_BoundedRepr(limit).repr(obj), limit)
         if issubclass(cls, type):
             label = getattr(getattr(obj, "_meta", None), "label", None)
             return label if isinstance(label, str) else f"<class {type_name(obj)}>"

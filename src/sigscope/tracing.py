@@ -50,7 +50,7 @@ from django.dispatch import Signal
 from sigscope import _compat
 from sigscope.describe import describe_callable
 from sigscope.records import CallableInfo, ErrorInfo, ReceiverCall, SendEvent
-from sigscope.safe import safe_repr
+from sigscope.safe import safe_repr, truncate
 
 __all__ = ["DEFAULT_REDACT", "Tracer", "trace"]
 
@@ -371,7 +371,7 @@ def _message(exc: BaseException) -> str:
         return f"<str-error {type(inner).__name__}>"
     if not isinstance(text, str):
         return f"<{type(exc).__qualname__}>"
-    return text if len(text) <= 500 else text[:480] + f"…[{len(text)} chars]"
+    return truncate(text, 500)
 
 
 # --------------------------------------------------------------------------- freezing
