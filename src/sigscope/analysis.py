@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from sigscope import _compat
 from sigscope.records import Finding, ReceiverInfo, SenderInfo
+from sigscope.safe import short_location
 
 if TYPE_CHECKING:
     from sigscope.snapshot import Snapshot
@@ -184,7 +185,7 @@ def same_code(regs: Sequence[ReceiverInfo]) -> list[Finding]:
         sender = _overlap_all(distinct)
         modules = sorted({r.receiver.module or "?" for r in distinct})
         first = distinct[0]
-        where = first.receiver.location
+        where = short_location(first.receiver.location)
         n = len(distinct)
         if len(modules) > 1:
             found.append(
@@ -381,7 +382,8 @@ def falsy_uids(snap: Snapshot) -> list[Finding]:
                 signal=signal,
                 sender=None,
                 receivers=(name,),
-                message=f"{name} is connected with a falsy dispatch_uid at {where}: Django "
+                message=f"{name} is connected with a falsy dispatch_uid at "
+                f"{short_location(where)}: Django "
                 "ignores it (`if dispatch_uid:`), so repeated connects are not de-duplicated.",
                 fix="Use a non-empty string naming the receiver, or drop the argument.",
                 locations=(where,),

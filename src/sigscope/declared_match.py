@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from sigscope.records import DeclaredReceiver, Finding
+from sigscope.safe import short_location
 
 if TYPE_CHECKING:
     from sigscope.snapshot import Snapshot
@@ -83,10 +84,11 @@ def canonical_signal(snap: Snapshot, written: str) -> str:
 
 def _finding(d: DeclaredReceiver, signal: str, *, imported: bool) -> Finding:
     where = f"{d.file}:{d.line}"
+    shown = short_location(where)
     how = "@receiver" if d.via == "receiver" else ".connect()"
     if imported:
         message = (
-            f"{d.module}.{d.function} is declared with {how} on {d.signal} at {where}, but "
+            f"{d.module}.{d.function} is declared with {how} on {d.signal} at {shown}, but "
             "it is not connected now: it was disconnected, replaced by a duplicate "
             "dispatch_uid, or its weak reference died."
         )
@@ -96,7 +98,7 @@ def _finding(d: DeclaredReceiver, signal: str, *, imported: bool) -> Finding:
         )
     else:
         message = (
-            f"{d.module}.{d.function} is declared with {how} on {d.signal} at {where}, but "
+            f"{d.module}.{d.function} is declared with {how} on {d.signal} at {shown}, but "
             f"module {d.module} is never imported, so the receiver is never connected and "
             "never runs."
         )

@@ -9,12 +9,13 @@ queryset: those are described from their class and primary key instead.
 
 from __future__ import annotations
 
+import os
 import reprlib
 from typing import Any
 
 from sigscope._compat import is_unevaluated_queryset
 
-__all__ = ["safe_repr", "truncate", "type_name"]
+__all__ = ["safe_repr", "short_location", "short_path", "truncate", "type_name"]
 
 DEFAULT_LIMIT = 200
 
@@ -98,3 +99,26 @@ def safe_repr(obj: Any, limit: int = DEFAULT_LIMIT) -> str:
         return _describe_instance(obj, limit)
     except BaseException as exc:
         return f"<repr-error {type(exc).__name__} in {type_name(obj)} at {id(obj):#x}>"
+
+
+def short_path(path: str | None) -> str:
+    """A path as people read it: inside site-packages from there, else relative to the
+    working directory when that is shorter."""
+    if not path:
+        return ""
+    for marker in ("/site-packages/", "/dist-packages/"):
+        if marker in path:
+            return path.rsplit(marker, 1)[1]
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return path
+    return relative if len(relative) < len(path) else path
+
+
+def short_location(location: str) -> str:
+    """``file:line`` with :func:`short_path` applied to the file."""
+    path, sep, line = location.rpartition(":")
+    if not sep or not line.isdigit():
+        return short_path(location)
+    return f"{short_path(path)}:{line}"

@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from sigscope.records import Finding, ReceiverInfo
+from sigscope.safe import short_path
 
 if TYPE_CHECKING:
     from sigscope.snapshot import Snapshot
 
 __all__ = ["format_findings", "format_github", "format_inspect", "summary_line"]
-
-
-def short_path(path: str | None) -> str:
-    """A path relative to the working directory when that is shorter."""
-    if not path:
-        return ""
-    for marker in ("/site-packages/", "/dist-packages/"):
-        if marker in path:
-            return path.rsplit(marker, 1)[1]
-    try:
-        relative = os.path.relpath(path)
-    except ValueError:
-        return path
-    return relative if len(relative) < len(path) else path
 
 
 def _where(r: ReceiverInfo) -> str:

@@ -43,7 +43,7 @@ CSS = """
 
 
 def _where(info: CallableInfo) -> str:
-    from sigscope.text import short_path
+    from sigscope.safe import short_path
 
     if not info.file:
         return ""
