@@ -35,26 +35,35 @@ def _lookup(namespace: Any, dotted: str) -> Any:
     return current
 
 
-def is_stale(receiver: Any) -> bool:
-    """The module (or class) that defined ``receiver`` now binds another object of that name."""
+def _binding(receiver: Any) -> tuple[types.FunctionType, Any] | None:
+    """A module- or class-level function and what its module binds under its name now.
+
+    ``None`` for anything else (closures, lambdas, builtins, callables, unloaded modules).
+    """
     func = receiver.__func__ if type(receiver) is types.MethodType else receiver
-    if type(func) is not types.FunctionType:
-        return False
-    qualname = func.__qualname__
-    if "<locals>" in qualname or "<lambda>" in qualname:
-        return False
+    if type(func) is not types.FunctionType or "<" in func.__qualname__:
+        return None
     module = sys.modules.get(func.__module__) if isinstance(func.__module__, str) else None
     if module is None:
-        return False
-    current = _lookup(module, qualname)
+        return None
+    current = _lookup(module, func.__qualname__)
     if type(current) in (classmethod, staticmethod):
         current = current.__func__
+    return func, current
+
+
+def is_stale(receiver: Any) -> bool:
+    """The module (or class) that defined ``receiver`` now binds another object of that name."""
+    bound = _binding(receiver)
+    if bound is None:
+        return False
+    func, current = bound
     if type(current) is not types.FunctionType or current is func:
         return False
     if getattr(current, "__wrapped__", None) is func:
         return False  # the module binds a wrapper around this very function
     same_source = current.__code__.co_filename == func.__code__.co_filename
-    return same_source and current.__qualname__ == qualname
+    return same_source and current.__qualname__ == func.__qualname__
 
 
 def is_bound_by_its_module(receiver: Any) -> bool:
@@ -63,15 +72,10 @@ def is_bound_by_its_module(receiver: Any) -> bool:
     Such receivers cannot be alive *only* through DEBUG's cache, so
     :func:`debug_kept_alive` need not search the heap for them.
     """
-    func = receiver.__func__ if type(receiver) is types.MethodType else receiver
-    if type(func) is not types.FunctionType:
+    bound = _binding(receiver)
+    if bound is None:
         return False
-    module = sys.modules.get(func.__module__) if isinstance(func.__module__, str) else None
-    if module is None or "<" in func.__qualname__:
-        return False
-    current = _lookup(module, func.__qualname__)
-    if type(current) in (classmethod, staticmethod):
-        current = current.__func__
+    func, current = bound
     return current is func or getattr(current, "__wrapped__", None) is func
 
 
