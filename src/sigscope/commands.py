@@ -105,12 +105,10 @@ def render_inspect(snap: Snapshot, fmt: str, *, show_empty: bool = False) -> str
 
 def html_report(snap: Snapshot) -> str:
     """One self-contained HTML page: the graph (without Django's own receivers), findings, table."""
-    from sigscope.views.draw import draw_graph, figure_png
+    from sigscope.views.draw import snapshot_png
     from sigscope.views.html import page, snapshot_html
-    from sigscope.views.select import Filters, rows, select_graph
 
-    shown = rows(snap, Filters())
-    png = figure_png(draw_graph(select_graph(snap, shown))) if shown else None
+    png = snapshot_png(snap)
     return page("sigscope inspect", snapshot_html(snap, image=png, limit=5000))
 
 

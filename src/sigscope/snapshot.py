@@ -142,12 +142,10 @@ class Snapshot:
         import base64
 
         from sigscope.text import format_inspect
-        from sigscope.views.draw import draw_graph, figure_png
+        from sigscope.views.draw import snapshot_png
         from sigscope.views.html import snapshot_html
-        from sigscope.views.select import Filters, rows, select_graph
 
-        shown = rows(self, Filters())
-        png = figure_png(draw_graph(select_graph(self, shown)), dpi=72) if shown else None
+        png = snapshot_png(self, dpi=72)
         bundle: dict[str, Any] = {
             "text/plain": format_inspect(self),
             "text/html": snapshot_html(self, image=png),

@@ -124,12 +124,10 @@ def _report(tracer: Any, options: argparse.Namespace, out: TextIO) -> None:
         written.append(options.jsonl)
     if options.html:
         from sigscope.trace_result import render_html
+        from sigscope.views.html import page
 
         with open(options.html, "w", encoding="utf-8") as handle:
-            handle.write(
-                "<!doctype html><html><head><meta charset='utf-8'><title>sigscope trace"
-                f"</title></head><body>{render_html(trace, limit=options.limit)}</body></html>\n"
-            )
+            handle.write(page("sigscope trace", render_html(trace, limit=options.limit)))
         written.append(options.html)
     header = f"sigscope: {len(trace.events)} sends recorded, {trace.dropped} dropped"
     print(header, file=out)

@@ -21,8 +21,9 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from sigscope.records import SendEvent
+    from sigscope.snapshot import Snapshot
 
-__all__ = ["AGGREGATE_ABOVE", "draw_graph", "draw_timeline", "figure_png"]
+__all__ = ["AGGREGATE_ABOVE", "draw_graph", "draw_timeline", "figure_png", "snapshot_png"]
 
 #: Above this many receivers the picture shows one box per app instead of a hairball.
 AGGREGATE_ABOVE = 300
@@ -41,6 +42,15 @@ SENDER_BOX = "#fff8c5"
 
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else "…" + text[-(width - 1) :]
+
+
+def snapshot_png(snap: Snapshot, *, dpi: int = 100) -> bytes | None:
+    """The picture of a snapshot without Django's own receivers (``None`` when empty):
+    what a displayed snapshot and ``sigscope inspect --format html`` show."""
+    from sigscope.views.select import Filters, rows, select_graph
+
+    shown = rows(snap, Filters())
+    return figure_png(draw_graph(select_graph(snap, shown)), dpi=dpi) if shown else None
 
 
 def _duration(ms: float) -> str:
