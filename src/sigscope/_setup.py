@@ -12,7 +12,8 @@ __all__ = ["setup"]
 ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
 
 
-def _loop_running() -> bool:
+def loop_running() -> bool:
+    """An asyncio event loop is running in this thread (as in a notebook kernel)."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -45,7 +46,7 @@ def setup(
                 f"Django is already configured with {current!r}; cannot switch to {settings!r}"
             )
         os.environ["DJANGO_SETTINGS_MODULE"] = settings
-    if _loop_running() and not os.environ.get(ASYNC_UNSAFE):
+    if loop_running() and not os.environ.get(ASYNC_UNSAFE):
         os.environ[ASYNC_UNSAFE] = "true"
         warnings.warn(
             "sigscope.setup(): an event loop is running (a notebook kernel), so "

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from sigscope.records import Finding, ReceiverInfo
-from sigscope.safe import short_path
+from sigscope.safe import short_location, short_path
 
 if TYPE_CHECKING:
     from sigscope.snapshot import Snapshot
@@ -16,10 +16,7 @@ __all__ = ["format_findings", "format_github", "format_inspect", "summary_line"]
 
 
 def _where(r: ReceiverInfo) -> str:
-    info = r.receiver
-    if not info.file:
-        return "(no source)"
-    return f"{short_path(info.file)}:{info.line}" if info.line else short_path(info.file)
+    return short_location(r.receiver.location) if r.receiver.file else "(no source)"
 
 
 def _flags(r: ReceiverInfo, marked: set[tuple[str, str]]) -> str:

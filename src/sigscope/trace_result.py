@@ -21,13 +21,13 @@ from sigscope.records import ReceiverCall, SendEvent, to_plain
 if TYPE_CHECKING:
     from sigscope.tracing import Tracer
 
-__all__ = ["JSONL_SCHEMA", "ReceiverStats", "SignalStats", "Trace"]
+__all__ = ["JSONL_SCHEMA", "ReceiverStats", "SignalStats", "Trace", "format_duration"]
 
 JSONL_SCHEMA = 1
 _TREE_LIMIT = 200
 
 
-def _ms(ns: int) -> str:
+def format_duration(ns: int) -> str:
     """A duration for people: ``7 µs``, ``2.09 ms``, ``310 ms``."""
     if ns < 100_000:
         return f"{ns / 1e3:.0f} µs"
@@ -186,7 +186,7 @@ class Trace:
         for s in sig:
             lines.append(
                 f"{_short(s.signal):<40} {s.sends:>5}  {s.calls:>5}  {s.errors:>6}  "
-                f"{_ms(s.total_ns):>9}"
+                f"{format_duration(s.total_ns):>9}"
             )
         lines += [
             "",
@@ -195,7 +195,7 @@ class Trace:
         for r in rec:
             lines.append(
                 f"{_clip(r.receiver, 50):<50} {r.calls:>6}  "
-                f"{_ms(r.total_ns):>9}  {_ms(r.max_ns):>9}"
+                f"{format_duration(r.total_ns):>9}  {format_duration(r.max_ns):>9}"
             )
         return "\n".join(lines)
 
@@ -308,13 +308,13 @@ def _event_line(e: SendEvent) -> str:
     method = "" if e.method == "send" else f" [{e.method}]"
     tail = f" ✗ {e.error.type}: {e.error.message}" if e.error else ""
     plural = "s" if count != 1 else ""
-    return f"▸ {head}{method} → {count} receiver{plural}, {_ms(e.duration_ns)}{tail}"
+    return f"▸ {head}{method} → {count} receiver{plural}, {format_duration(e.duration_ns)}{tail}"
 
 
 def _call_line(c: ReceiverCall) -> str:
     mark = "async " if c.is_async else ""
     outcome = f"✗ {c.error.type}: {c.error.message}" if c.error is not None else f"→ {c.result}"
-    return f"{c.index + 1}. {mark}{c.name}  {_ms(c.duration_ns)}  {outcome}"
+    return f"{c.index + 1}. {mark}{c.name}  {format_duration(c.duration_ns)}  {outcome}"
 
 
 def _event_dict(e: SendEvent) -> dict[str, Any]:
@@ -355,7 +355,8 @@ def summary_line(events: Iterable[SendEvent]) -> str:
     roots = {e.id for e in events}
     total = sum(e.duration_ns for e in events if e.parent is None or e.parent[0] not in roots)
     plural = "s" if errors != 1 else ""
-    return f"{len(events)} sends · {calls} receiver calls · {_ms(total)} · {errors} error{plural}"
+    took = format_duration(total)
+    return f"{len(events)} sends · {calls} receiver calls · {took} · {errors} error{plural}"
 
 
 def render_html(
@@ -378,7 +379,8 @@ def render_html(
             f'<span class="sigscope-signal">{esc(_short(e.signal))}</span>'
             f"({esc(e.sender or '-')})"
             f' <span class="sigscope-dim">{esc(e.method)} · {count} receiver'
-            f"{'s' if count != 1 else ''} · {esc(_ms(e.duration_ns))}</span>{err}</summary>",
+            f"{'s' if count != 1 else ''} · {esc(format_duration(e.duration_ns))}</span>"
+            f"{err}</summary>",
             f'<div class="sigscope-call sigscope-dim">{esc(e.signal)}'
             f"{' · ' + kwargs if kwargs else ''}</div>",
         ]
@@ -400,7 +402,8 @@ def render_html(
         return (
             f'<div class="sigscope-call">{c.index + 1}. {"async " if c.is_async else ""}'
             f'<span title="{esc(where)}">{esc(c.name)}</span> '
-            f'<span class="sigscope-dim">{esc(_ms(c.duration_ns))}</span> {outcome}{inner}</div>'
+            f'<span class="sigscope-dim">{esc(format_duration(c.duration_ns))}</span> '
+            f"{outcome}{inner}</div>"
         )
 
     body = []

@@ -56,16 +56,10 @@ def run_scenario() -> dict[str, Any]:
     thread ("You cannot use AsyncToSync in the same thread as an async event loop").
     A tracer records it either way.
     """
-    import asyncio
+    from sigscope._setup import loop_running
 
     migrate()  # here: this thread's connection keeps the in-memory database alive
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        loop_running = False
-    else:
-        loop_running = True
-    if not loop_running:
+    if not loop_running():
         return _scenario()
     from concurrent.futures import ThreadPoolExecutor
 

@@ -53,10 +53,6 @@ def snapshot_png(snap: Snapshot, *, dpi: int = 100) -> bytes | None:
     return figure_png(draw_graph(select_graph(snap, shown)), dpi=dpi) if shown else None
 
 
-def _duration(ms: float) -> str:
-    return f"{ms * 1e3:.0f} µs" if ms < 0.1 else f"{ms:.2f} ms"
-
-
 def figure_png(fig: Figure, *, dpi: int = 100) -> bytes:
     """PNG bytes of a figure, transparent background."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -274,7 +270,7 @@ def draw_timeline(events: Iterable[SendEvent], *, limit: int = 60) -> Figure:
     """
     from matplotlib.figure import Figure
 
-    from sigscope.trace_result import nest
+    from sigscope.trace_result import format_duration, nest
 
     events = list(events)
     roots, kids = nest(events)
@@ -331,7 +327,7 @@ def draw_timeline(events: Iterable[SendEvent], *, limit: int = 60) -> Figure:
             fontweight="bold" if is_send else "normal",
             bbox={"boxstyle": "round,pad=0.15", "fc": BOX, "ec": "none"},
         )
-        note = _duration(width) + (f"  ✗ {error}" if error else "")
+        note = format_duration(int(width * 1e6)) + (f"  ✗ {error}" if error else "")
         ax.text(
             start + max(width, total / 400) + total * 0.01,
             y,

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from sigscope.records import CallableInfo, Finding
+from sigscope.safe import short_location
 
 if TYPE_CHECKING:
     from sigscope.snapshot import Snapshot
@@ -43,11 +44,7 @@ CSS = """
 
 
 def _where(info: CallableInfo) -> str:
-    from sigscope.safe import short_path
-
-    if not info.file:
-        return ""
-    return f"{short_path(info.file)}:{info.line}" if info.line else short_path(info.file)
+    return short_location(info.location) if info.file else ""
 
 
 def _severity(severity: str) -> str:

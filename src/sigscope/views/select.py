@@ -125,14 +125,11 @@ def select_graph(snap: Snapshot, selected: list[Row]) -> nx.MultiDiGraph:
     graph = snap.graph
     keep_edges = []
     wanted = {row.key for row in selected}
-    pending_seen: dict[str, int] = {}
     for u, v, key, data in graph.edges(keys=True, data=True):
         if data.get("relation") != "calls":
             continue
         name = graph.nodes[u]["name"]
         if data.get("pending"):
-            n = pending_seen.get(name, 0)
-            pending_seen[name] = n + 1
             row_key = _pending_key(snap, name, data["sender"])
         else:
             row_key = f"{name}#{data['order']}"
