@@ -8,7 +8,7 @@ import textwrap
 from django.apps import apps
 
 import sigscope
-from sigscope.declared import project_roots, scan_declared, scan_file
+from sigscope.registry.declared import project_roots, scan_declared, scan_file
 
 SOURCE = """
 import socket

@@ -11,8 +11,8 @@ from django.apps import apps
 from django.dispatch import Signal
 
 import sigscope
-from sigscope.export import to_dict, to_dot, to_graphml
 from sigscope.graph import registered_by, triggered_by
+from sigscope.graph.export import to_dict, to_dot, to_graphml
 
 tiny = Signal()
 

@@ -48,7 +48,7 @@ __all__ = [
 _LAZY = {
     "trace": "sigscope.tracing",
     "Tracer": "sigscope.tracing",
-    "Trace": "sigscope.trace_result",
+    "Trace": "sigscope.tracing.result",
     "Inspector": "sigscope.views.inspector",
     "Monitor": "sigscope.views.monitor",
 }

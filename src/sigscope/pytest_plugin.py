@@ -1,6 +1,6 @@
 """pytest plugin (registered through the ``pytest11`` entry point when sigscope is installed).
 
-* ``signal_trace`` fixture: a :class:`~sigscope.trace_result.Trace` recording
+* ``signal_trace`` fixture: a :class:`~sigscope.tracing.result.Trace` recording
   every send during the test, with ``assert_sent``/``assert_not_sent``/
   ``receivers_called``.
 * ``--sigscope-check``: after collection, inspect the configured Django
@@ -82,7 +82,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     found = config.stash.get(_FOUND, None)
     if found is None:
         return
-    from sigscope.text import format_findings
+    from sigscope.views.text import format_findings
 
     if not found:
         terminalreporter.write_line("sigscope: no duplicate signal registrations", green=True)

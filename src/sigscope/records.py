@@ -255,8 +255,8 @@ class Findings(tuple[Finding, ...]):
     __slots__ = ()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, str]:
-        from sigscope.text import format_findings
         from sigscope.views.html import CSS, findings_html
+        from sigscope.views.text import format_findings
 
         text = format_findings(self) if self else "No findings."
         return {"text/plain": text, "text/html": f"<style>{CSS}</style>{findings_html(self)}"}

@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import django
 
-from sigscope import _compat, live
-from sigscope.declared import project_roots, scan_declared
+from sigscope import _compat
 from sigscope.describe import describe_callable
 from sigscope.records import (
     DeclaredReceiver,
@@ -29,7 +28,8 @@ from sigscope.records import (
     ReceiverInfo,
     SignalInfo,
 )
-from sigscope.registry import SenderIndex, find_signals, read_signal
+from sigscope.registry import SenderIndex, find_signals, live, read_signal
+from sigscope.registry.declared import project_roots, scan_declared
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -141,9 +141,9 @@ class Snapshot:
         """
         import base64
 
-        from sigscope.text import format_inspect
         from sigscope.views.draw import snapshot_png
         from sigscope.views.html import snapshot_html
+        from sigscope.views.text import format_inspect
 
         png = snapshot_png(self, dpi=72)
         bundle: dict[str, Any] = {
@@ -156,7 +156,7 @@ class Snapshot:
 
     def to_dict(self) -> dict[str, Any]:
         """The versioned JSON document (``"schema": 1``) the CLI prints."""
-        from sigscope.export import to_dict
+        from sigscope.graph.export import to_dict
 
         return to_dict(self)
 

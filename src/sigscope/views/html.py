@@ -71,7 +71,7 @@ def findings_html(findings: Iterable[Finding]) -> str:
 
 def snapshot_html(snap: Snapshot, *, limit: int = 400, image: bytes | None = None) -> str:
     """A summary line, the findings, then signal → sender → receivers as a table."""
-    from sigscope.text import summary_line
+    from sigscope.views.text import summary_line
 
     parts = [f"<style>{CSS}</style><div class='sigscope-view'>"]
     parts.append(f"<div class='sigscope-dim'>{esc(summary_line(snap))}</div>")

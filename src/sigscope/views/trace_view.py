@@ -10,7 +10,7 @@ from sigscope.views.draw import draw_timeline, figure_png
 
 if TYPE_CHECKING:
     from sigscope.records import SendEvent
-    from sigscope.trace_result import Trace
+    from sigscope.tracing.result import Trace
 
 __all__ = ["TraceView"]
 
@@ -90,7 +90,7 @@ class TraceView(widgets.VBox):
         return [e for e in events if root_of(e).id in roots]
 
     def _update(self, change: Any = None) -> None:
-        from sigscope.trace_result import render_html, summary_line
+        from sigscope.tracing.result import render_html, summary_line
 
         chosen = self.selected()
         self.summary.value = f"<span class='sigscope-dim'>{summary_line(chosen)}</span>"

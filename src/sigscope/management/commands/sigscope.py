@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from sigscope import commands
+from sigscope.cli import commands
 
 
 class Command(BaseCommand):

@@ -88,7 +88,7 @@ def project_roots(app_configs: Iterable[Any]) -> list[tuple[str, str]]:
     Apps installed in site-packages, the standard library or Django itself are
     left out, and so is sigscope (but not its bundled demo project).
     """
-    here = os.path.realpath(os.path.dirname(__file__))
+    here = os.path.realpath(os.path.dirname(os.path.dirname(__file__)))  # the sigscope package
     demo = os.path.join(here, "demo")
     libraries = _library_dirs()
     roots = []

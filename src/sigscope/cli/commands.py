@@ -12,9 +12,9 @@ import os
 from typing import Protocol
 
 from sigscope.analysis import SEVERITY_ORDER
-from sigscope.export import to_dict, to_dot, to_graphml
+from sigscope.graph.export import to_dict, to_dot, to_graphml
 from sigscope.snapshot import Snapshot, filter_snapshot, snapshot
-from sigscope.text import format_findings, format_github, format_inspect, summary_line
+from sigscope.views.text import format_findings, format_github, format_inspect, summary_line
 
 __all__ = [
     "UsageError",

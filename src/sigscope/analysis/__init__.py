@@ -355,14 +355,14 @@ def pending(snap: Snapshot) -> list[Finding]:
 
 def not_connected(snap: Snapshot) -> list[Finding]:
     """Receivers declared in source (``@receiver``/``.connect``) that are not connected now."""
-    from sigscope.declared_match import unconnected
+    from sigscope.registry.declared_match import unconnected
 
     return unconnected(snap)
 
 
 def falsy_uids(snap: Snapshot) -> list[Finding]:
     found = []
-    from sigscope.declared_match import canonical_signal
+    from sigscope.registry.declared_match import canonical_signal
 
     sources = [
         (canonical_signal(snap, d.signal), f"{d.module}.{d.function}", f"{d.file}:{d.line}")

@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from sigscope.commands import UsageError
+from sigscope.cli.commands import UsageError
 
 __all__ = ["UsageError", "main"]
 
@@ -28,7 +28,7 @@ def _settings_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from sigscope import commands
+    from sigscope.cli import commands
 
     parser = argparse.ArgumentParser(
         prog="sigscope", description="See Django's signal wiring: receivers, duplicates, sends."
@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to write signals.json/.dot/.graphml (default: %(default)s)",
     )
     try:
-        from sigscope import trace_cli
+        from sigscope.cli import trace as trace_cli
     except ImportError:  # pragma: no cover - tracing is part of the package
         pass
     else:
@@ -80,13 +80,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sigscope`` console script."""
     parser = build_parser()
     options = parser.parse_args(argv)
-    from sigscope import commands
+    from sigscope.cli import commands
 
     try:
         if options.command == "demo":
             return commands.demo(options.output_dir, sys.stdout)
         if options.command == "trace":
-            from sigscope import trace_cli
+            from sigscope.cli import trace as trace_cli
 
             return trace_cli.run(options)
         setup_django(options.settings, options.pythonpath)

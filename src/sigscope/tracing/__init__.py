@@ -719,7 +719,7 @@ class Tracer:
     ) -> None:
         if max_events < 1:
             raise ValueError("max_events must be at least 1")
-        from sigscope.trace_result import Trace
+        from sigscope.tracing.result import Trace
 
         signals, exclude = tuple(signals), tuple(exclude)
         self._signal_objects = {id(s) for s in signals if _compat.is_signal(s)}
@@ -843,7 +843,7 @@ def trace(
     redact: Iterable[str] = DEFAULT_REDACT,
     record_empty: bool = False,
 ) -> Tracer:
-    """A :class:`Tracer`; as a context manager it gives the :class:`~sigscope.trace_result.Trace`.
+    """A :class:`Tracer`; as a context manager it gives the :class:`~sigscope.tracing.result.Trace`.
 
     >>> with trace() as t:  # doctest: +SKIP
     ...     order.save()

@@ -37,7 +37,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(options: argparse.Namespace) -> int:
-    from sigscope.commands import UsageError
+    from sigscope.cli.commands import UsageError
     from sigscope.tracing import Tracer
 
     if options.max_events < 1:
@@ -64,7 +64,7 @@ def _run_demo() -> int:
 
 
 def _run_program(options: argparse.Namespace) -> int:
-    from sigscope.commands import UsageError
+    from sigscope.cli.commands import UsageError
 
     if options.module:
         import importlib.util
@@ -123,7 +123,7 @@ def _report(tracer: Any, options: argparse.Namespace, out: TextIO) -> None:
         trace.to_jsonl(options.jsonl)
         written.append(options.jsonl)
     if options.html:
-        from sigscope.trace_result import render_html
+        from sigscope.tracing.result import render_html
         from sigscope.views.html import page
 
         with open(options.html, "w", encoding="utf-8") as handle:
