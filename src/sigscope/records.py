@@ -18,17 +18,20 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "BypassEvent",
     "CallableInfo",
     "DeclaredReceiver",
     "ErrorInfo",
     "Finding",
     "Findings",
+    "OnCommitCallback",
     "PendingInfo",
     "ReceiverCall",
     "ReceiverInfo",
     "SendEvent",
     "SenderInfo",
     "SignalInfo",
+    "UnheardSends",
     "to_plain",
 ]
 
@@ -246,6 +249,68 @@ class SendEvent:
     duration_ns: int
     calls: tuple[ReceiverCall, ...]
     #: The exception that propagated out of the send, if one did.
+    error: ErrorInfo | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UnheardSends:
+    """Sends of one signal from one sender that reached no receiver (counted, not recorded)."""
+
+    signal: str
+    #: Same form as ``SendEvent.sender``.
+    sender: str | None
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class BypassEvent:
+    """An ORM call that skipped model signals on a model that has receivers for them.
+
+    ``QuerySet.bulk_create``/``bulk_update``/``update()`` send no ``pre_save``/``post_save``;
+    a raw delete sends no ``pre_delete``/``post_delete``.
+    """
+
+    id: int
+    #: ``"bulk_create"``, ``"bulk_update"``, ``"update"`` or ``"raw_delete"``.
+    operation: str
+    #: The model's label (``shop.Order``).
+    model: str
+    #: Rows affected when known (``update()``'s count, the number of objects passed).
+    rows: int | None
+    #: Canonical names of the signals that were not sent.
+    signals: tuple[str, ...]
+    #: Dotted names of the receivers that did not run.
+    receivers: tuple[str, ...]
+    #: The caller's location in user code.
+    file: str | None
+    line: int | None
+    function: str | None
+    #: Wall-clock time (``time.time()``).
+    started_at: float
+    #: ``(send id, receiver index)`` when the call was made inside a receiver.
+    parent: tuple[int, int] | None = None
+    thread: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OnCommitCallback:
+    """A ``transaction.on_commit`` callback registered while a receiver ran."""
+
+    id: int
+    #: Dotted name of the callback (as receivers are named).
+    callback: str
+    #: ``(send id, receiver index)`` of the receiver that registered it.
+    registered_by: tuple[int, int] | None
+    #: Database alias.
+    using: str
+    #: Wall-clock time of ``on_commit()``.
+    registered_at: float
+    #: ``True`` it ran (the transaction committed), ``False`` it was discarded (rolled back),
+    #: ``None`` the transaction is still open.
+    ran: bool | None
+    #: Wall-clock time it ran or was discarded.
+    finished_at: float | None = None
+    #: What the callback raised, if it ran and raised.
     error: ErrorInfo | None = None
 
 
