@@ -36,7 +36,7 @@ def abstract_senders(snap: Snapshot) -> list[Finding]:
         if r.dead or r.sender.kind != "abstract_model":
             continue
         path = r.sender.path or ""
-        concrete = [m.label for m in snap.models if path in m.abstract_ancestors]
+        concrete = [m.label for m in snap.models if path in m.abstract_ancestors and not m.proxy]
         instead = (
             f"connect it for each concrete model ({', '.join(concrete)})"
             if concrete

@@ -27,6 +27,12 @@ def _name(d: DeclaredReceiver) -> str:
     return d.receiver_path or f"{d.module}.{d.function}"
 
 
+def _sender(snap: Snapshot, d: DeclaredReceiver) -> str | None:
+    """The sender as a label (``shop.Order``) when it names an installed model."""
+    found = next((m.label for m in snap.models if d.sender_path == m.path), None)
+    return found or d.sender
+
+
 def _judged(d: DeclaredReceiver) -> bool:
     """Connects in ordinary functions (may not have run) and of lambdas are not judged."""
     return d.via != "disconnect" and d.scope != "function" and bool(_SIMPLE_NAME.match(d.function))
@@ -73,7 +79,7 @@ def dispatch_uid_collisions(snap: Snapshot) -> list[Finding]:
                 kind="dispatch_uid_collision",
                 severity="error",
                 signal=signal,
-                sender=winner.sender,
+                sender=_sender(snap, winner),
                 receivers=(_name(winner), *dict.fromkeys(_name(d) for d in losers)),
                 message=f"{_name(winner)} ({short_location(winner.where)}) and {lost} are "
                 f"connected with the same dispatch_uid {winner.dispatch_uid!r} on "
@@ -104,11 +110,12 @@ def not_connected(snap: Snapshot) -> list[Finding]:
         if id(d) in losers:
             continue
         undone = next((x for x in disconnects if _undoes(x, d, names)), None)
+        sender = _sender(snap, d)
         if undone is not None:
-            found.append(_disconnected(d, signal, undone))
+            found.append(_disconnected(d, signal, sender, undone))
         else:
             imported = d.module in snap.imported_modules
-            found.append(_not_connected(d, signal, snap.apps_info, imported=imported))
+            found.append(_not_connected(d, signal, sender, snap.apps_info, imported=imported))
     return found
 
 
@@ -121,13 +128,15 @@ def _undoes(x: DeclaredReceiver, d: DeclaredReceiver, names: SignalNames) -> boo
     return same and (x.sender_path or x.sender) == (d.sender_path or d.sender)
 
 
-def _disconnected(d: DeclaredReceiver, signal: str, x: DeclaredReceiver) -> Finding:
+def _disconnected(
+    d: DeclaredReceiver, signal: str, sender: str | None, x: DeclaredReceiver
+) -> Finding:
     how = "@receiver" if d.via == "receiver" else ".connect()"
     return Finding(
         kind="disconnected",
         severity="note",
         signal=signal,
-        sender=d.sender,
+        sender=sender,
         receivers=(_name(d),),
         message=f"{_name(d)} is connected with {how} at {short_location(d.where)} and "
         f"disconnected at {short_location(x.where)}: it is not connected now, so it does "
@@ -174,7 +183,12 @@ def import_fix(apps: tuple[AppInfo, ...], module: str) -> str:
 
 
 def _not_connected(
-    d: DeclaredReceiver, signal: str, apps: tuple[AppInfo, ...], *, imported: bool
+    d: DeclaredReceiver,
+    signal: str,
+    sender: str | None,
+    apps: tuple[AppInfo, ...],
+    *,
+    imported: bool,
 ) -> Finding:
     shown = short_location(d.where)
     how = "@receiver" if d.via == "receiver" else ".connect()"
@@ -194,7 +208,7 @@ def _not_connected(
         kind="not_connected",
         severity="warning",
         signal=signal,
-        sender=d.sender,
+        sender=sender,
         receivers=(_name(d),),
         message=message,
         fix=fix,

@@ -100,10 +100,11 @@ class _Declarations:
         fits = [d for d in found if sender_matches(d, sender)]
         if not fits and len({id(d) for d in found}) == 1:
             fits = found  # one declaration of this receiver: a sender the scan misread
-        if uid is not None:
-            fits = [d for d in fits if d.dispatch_uid == uid] or fits
+        if uid is not None:  # keyed by its uid: a declaration without one is not it
+            keyed = [d for d in fits if d.dispatch_uid and not d.falsy_dispatch_uid]
+            fits = [d for d in keyed if d.dispatch_uid == uid] or keyed
         else:
-            fits = [d for d in fits if d.dispatch_uid is None or d.falsy_dispatch_uid] or fits
+            fits = [d for d in fits if d.dispatch_uid is None or d.falsy_dispatch_uid]
         best = next((d for d in fits if id(d) not in self.used), fits[0] if fits else None)
         if best is not None:
             self.used.add(id(best))

@@ -126,7 +126,11 @@ def decode_source(path: str, module: str, source: bytes) -> tuple[str | None, Sc
         return source.decode(encoding), None
     except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "reason", None) or str(exc)
-        return None, ScanError(path, module, "decode", f"does not decode: {reason}")
+        start = getattr(exc, "start", None)
+        line = source[:start].count(b"\n") + 1 if isinstance(start, int) else None
+        if isinstance(exc, UnicodeDecodeError):
+            reason = f"{exc.encoding} {reason} at byte {start}"
+        return None, ScanError(path, module, "decode", f"does not decode: {reason}", line)
 
 
 def parse_text(path: str, module: str, text: str) -> tuple[ast.Module | None, ScanError | None]:
