@@ -206,7 +206,9 @@ def test_findings_on_djangos_own_receivers_only_when_asked(traps):
         ("duplicate_dispatch_uid", ("django.db.close_old_connections",))
     ]
     options = "django.db.models.options.Options.setting_changed"
-    assert len(regs(traps, options)) >= 2  # bound to User and to the swappable Widget
+    major, minor = (int(x) for x in traps["snapshot"].django_version.split(".")[:2])
+    if (major, minor) >= (5, 0):  # Django 4.2 has no Options.setting_changed receiver
+        assert len(regs(traps, options)) >= 2  # bound to User and to the swappable Widget
     assert not any(options in f.receivers for f in traps["builtin_findings"])
 
 
