@@ -11,7 +11,7 @@ from django.apps import apps
 from django.dispatch import Signal
 
 import sigscope
-from sigscope.graph import registered_by, triggered_by
+from sigscope.graph import MODEL_SIGNALS, registered_by, triggered_by
 from sigscope.graph.export import to_dict, to_dot, to_graphml
 
 tiny = Signal()
@@ -48,10 +48,28 @@ def test_two_registrations_of_one_function_are_two_edges(wired):
 
 def test_queries(wired):
     snap = sigscope.snapshot(scan_source=False)
-    fired = triggered_by(snap.graph, "shop.Order")
-    assert fired.count((f"{__name__}.tiny", f"{__name__}.twice")) == 3
-    # the demo's own receivers for orders show up too
-    assert any(sig.endswith("post_save") for sig, _ in fired)
+    graph = snap.graph
+    fired = triggered_by(graph, "shop.Order")
+    assert fired == sorted(set(fired))  # the form of registered_by: sorted node ids
+    # the demo's own post_save receivers for orders show up
+    on_save = {
+        rid
+        for sid, rid, data in graph.out_edges(
+            "signal:django.db.models.signals.post_save", data=True
+        )
+        if data["sender"] in ("shop.Order", "*") and not data["dead"]
+    }
+    assert on_save and on_save <= set(fired)
+    # only model signals: never request_started / setting_changed receivers, nor a custom
+    # signal that nothing sends with the model
+    model_signals = {f"signal:{name}" for name in MODEL_SIGNALS}
+    assert all(any(u in model_signals for u, _ in graph.in_edges(r)) for r in fired)
+    hashers = "receiver:django.contrib.auth.hashers.reset_hashers"
+    assert hashers in graph and hashers not in fired
+    assert f"receiver:{__name__}.twice" not in fired
+    # custom signals sent with the model (from send sites) are added through custom_signals
+    with_custom = triggered_by(graph, "shop.Order", custom_signals=[f"{__name__}.tiny"])
+    assert f"receiver:{__name__}.twice" in with_custom
     assert f"receiver:{__name__}.twice" in registered_by(snap.graph, __name__)
     assert all(
         snap.graph.nodes[n]["module"].startswith("sigscope.demo")

@@ -215,7 +215,8 @@ def test_unnamed_signal_is_still_found():
     hidden[0].connect(plain)
     snap = sigscope.snapshot(scan_source=False)
     info = snap.signal(hidden[0])
-    assert info.name.startswith("<django.dispatch.dispatcher.Signal at ")
+    assert info.name.startswith("<unnamed django.dispatch.dispatcher.Signal #")
+    assert "0x" not in info.name  # no memory address: stable across runs
     assert [r.receiver.name for r in info.receivers] == [f"{__name__}.plain"]
 
 
@@ -234,9 +235,8 @@ def test_senders_resolve_to_model_labels_through_models_and_app_configs():
         mig = [r for r in snap.signal(pre_migrate).receivers if r.receiver.qualname == "plain"]
         assert mig[0].sender.label == "app:shop"
         obj = snap.signal(zoo_signal).receivers[0]
-        assert obj.sender.kind == "object" and obj.sender.label.startswith(
-            f"<{__name__}.Handler object"
-        )
+        # a local object: no module binds it, so it is named by its type, never its repr
+        assert obj.sender.kind == "object" and obj.sender.label == f"<{__name__}.Handler instance>"
     finally:
         m2m_changed.disconnect(plain, sender=through)
         pre_migrate.disconnect(plain, sender=config)
@@ -333,7 +333,8 @@ def test_hostile_reprs_never_break_inspection():
         assert evaluations == ["evaluated"]  # only Django's evaluation, none by sigscope
         assert regs[0].receiver.bound_to.startswith("<repr-error RuntimeError")
         assert len(regs[0].sender.label) <= 120
-        assert regs[1].sender.label.startswith("<repr-error RuntimeError")
+        # a sender object is named by its type: its __repr__ is never called
+        assert regs[1].sender.label == f"<{__name__}.Hostile instance>"
         assert regs[2].sender.kind == "object"
     finally:
         zoo_signal.receivers.clear()

@@ -398,6 +398,34 @@ before = sigscope.snapshot()
     (
         "md",
         """\
+## Where to change it
+
+Every registration knows the line that made it — its `@receiver` line or `.connect()` call — as
+`connected_at`, read from a static scan of the source matched exactly by signal, receiver, sender
+and `dispatch_uid`. A finding's `locations` list those connect sites first, then the receiver's
+definition: for a duplicate, the two calls to change.""",
+    ),
+    (
+        "code",
+        """\
+dup = next(f for f in before.findings if f.kind == "duplicate_dispatch_uid")
+print(dup.message)
+for where in dup.locations:
+    print("  at", where)
+[(r.dispatch_uid, r.connected_at) for r in before.receivers if r.receiver.name in dup.receivers]""",
+    ),
+    (
+        "md",
+        """\
+Two *different* functions under one `dispatch_uid` on one signal are the opposite trap: Django
+keys receivers by the uid, keeps the first and silently ignores the second connect.
+sigscope reports it as `dispatch_uid_collision` (an error naming both functions, the uid and both
+connect sites). A `disconnect()` in the source that undoes a declared receiver is a
+`disconnected` note at the `disconnect()` line.""",
+    ),
+    (
+        "md",
+        """\
 ## 1. The same callable under two `dispatch_uid`s
 
 `send_confirmation` was connected in `signals.py` with `dispatch_uid="shop.send_confirmation"`
@@ -785,7 +813,29 @@ def test_order_ships(signal_trace, order):
     assert "shop.signals.notify_customer" in signal_trace.receivers_called(order_shipped)
 ```
 
-and `pytest --sigscope-check` fails the session when a receiver is registered twice.""",
+and `pytest --sigscope-check` fails the session when a receiver is registered twice.
+
+## What runs for a model, and only your code
+
+`triggered_by(graph, "app.Model")` lists the receivers that run when that model is the sender —
+model signals only (and custom signals whose send sites pass the model), never
+`request_started` or `setting_changed`. Findings about Django's own receivers are left out
+unless you ask (`sigscope check --include-builtin`, `snapshot(include_builtin=True)`), and no
+export holds a memory address, so two runs give identical files to diff in CI.""",
+    ),
+    (
+        "code",
+        """\
+from sigscope.graph import triggered_by
+snap = sigscope.snapshot()
+triggered_by(snap.graph, "shop.Order")""",
+    ),
+    (
+        "code",
+        """\
+loud = sigscope.snapshot(include_builtin=True)
+print(len(snap.findings), "findings on your code;",
+      len(loud.findings) - len(snap.findings), "more on Django's own receivers")""",
     ),
 ]
 

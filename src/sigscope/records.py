@@ -18,16 +18,19 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "AppInfo",
     "BypassEvent",
     "CallableInfo",
     "DeclaredReceiver",
     "ErrorInfo",
     "Finding",
     "Findings",
+    "ModelInfo",
     "OnCommitCallback",
     "PendingInfo",
     "ReceiverCall",
     "ReceiverInfo",
+    "ScanError",
     "SendEvent",
     "SenderInfo",
     "SignalInfo",
@@ -93,6 +96,8 @@ class SenderInfo:
     kind: str
     label: str | None
     obj_id: int
+    #: Where the sender is defined or bound: ``shop.models.Order``, ``shop.signals.BILLING``.
+    path: str | None = None
 
     @property
     def is_any(self) -> bool:
@@ -124,6 +129,10 @@ class ReceiverInfo:
     debug_kept_alive: bool = False
     #: A module-level function that is no longer what its module binds (reload).
     stale: bool = False
+    #: ``file:line`` of the ``@receiver`` or ``.connect()`` that made it, when the scan can tell.
+    connected_at: str | None = None
+    #: For a dead receiver: the dotted name the source connects, when the scan can tell.
+    declared_as: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +167,8 @@ class PendingInfo:
     #: Why it cannot resolve, and the closest real model labels.
     reason: str = ""
     suggestions: tuple[str, ...] = ()
+    #: ``file:line`` of the ``@receiver``/``.connect()`` that made it, when the scan can tell.
+    connected_at: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +190,60 @@ class DeclaredReceiver:
     scope: str
     #: The ``dispatch_uid`` is written as a literal that Django ignores (``""``, ``0``).
     falsy_dispatch_uid: bool = False
+    #: Dotted paths resolved through the file's imports (``None`` when the scan cannot tell):
+    #: the signal (``django.db.models.signals.post_save``), the receiver
+    #: (``shop.handlers.audit``) and the sender (``shop.models.Order``, or a literal label).
+    signal_path: str | None = None
+    receiver_path: str | None = None
+    sender_path: str | None = None
+    #: Line of the ``@receiver(...)`` decorator itself (``line`` is the first decorator's).
+    connect_line: int | None = None
+
+    @property
+    def where(self) -> str:
+        """``file:line`` of the ``@receiver``/``.connect()``/``.disconnect()`` call."""
+        return f"{self.file}:{self.connect_line or self.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class ScanError:
+    """A project file the source scan could not read: it does not decode or parse."""
+
+    file: str
+    module: str
+    #: ``"decode"`` or ``"syntax"``.
+    reason: str
+    message: str
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AppInfo:
+    """An installed app and the ``AppConfig`` that loads it."""
+
+    label: str
+    #: The app's module (``INSTALLED_APPS`` entry's ``name``).
+    name: str
+    #: ``module.QualName`` of its ``AppConfig`` class, and the package relative imports
+    #: in that module start from.
+    config: str
+    config_package: str
+    #: The ``AppConfig`` class defines its own ``ready()``.
+    has_ready: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """An installed model and the models whose saves do not send with it as sender."""
+
+    label: str
+    #: ``module.QualName`` of the class.
+    path: str
+    proxy: bool
+    #: Labels of its concrete ancestors (the proxied model, multi-table parents), nearest first.
+    concrete_ancestors: tuple[str, ...] = ()
+    #: ``module.QualName`` of its abstract ancestors, nearest first.
+    abstract_ancestors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

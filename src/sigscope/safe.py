@@ -10,16 +10,36 @@ queryset: those are described from their class and primary key instead.
 from __future__ import annotations
 
 import os
+import re
 import reprlib
 from typing import Any
 
 from sigscope._compat import is_unevaluated_queryset
 
-__all__ = ["safe_repr", "short_location", "short_path", "truncate", "type_name"]
+__all__ = [
+    "safe_repr",
+    "short_location",
+    "short_path",
+    "truncate",
+    "type_name",
+    "without_addresses",
+]
 
 DEFAULT_LIMIT = 200
 
 _SIMPLE = (str, bytes, int, float, complex, bool, type(None))
+
+#: `` at 0x7f…`` in default reprs: a memory address differs on every run.
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def without_addresses(text: str) -> str:
+    """``text`` with memory addresses (`` at 0x7f3a…``) removed, so output is stable.
+
+    >>> without_addresses("<shop.Cart object at 0x7f3a2c1d>")
+    '<shop.Cart object>'
+    """
+    return _ADDRESS.sub("", text) if "0x" in text else text
 
 
 class _BoundedRepr(reprlib.Repr):
@@ -62,11 +82,11 @@ def _describe_instance(obj: Any, limit: int) -> str:
         return f"<QuerySet of {model} (not evaluated)>"
     try:
         text = repr(obj)
-    except BaseException as exc:
-        return f"<repr-error {type(exc).__name__} in {type_name(obj)} at {id(obj):#x}>"
+    except Exception as exc:
+        return f"<repr-error {type(exc).__name__} in {type_name(obj)}>"
     if not isinstance(text, str):
-        return f"<{type_name(obj)} at {id(obj):#x}>"
-    return truncate(text, limit)
+        return f"<{type_name(obj)} object>"
+    return truncate(without_addresses(text), limit)
 
 
 def truncate(text: str, limit: int) -> str:
@@ -92,13 +112,13 @@ def safe_repr(obj: Any, limit: int = DEFAULT_LIMIT) -> str:
     cls = type(obj)  # never isinstance(): it evaluates a LazyObject
     try:
         if issubclass(cls, (*_SIMPLE, list, tuple, set, frozenset, dict)):
-            return truncate(_BoundedRepr(limit).repr(obj), limit)
+            return truncate(without_addresses(_BoundedRepr(limit).repr(obj)), limit)
         if issubclass(cls, type):
             label = getattr(getattr(obj, "_meta", None), "label", None)
             return label if isinstance(label, str) else f"<class {type_name(obj)}>"
         return _describe_instance(obj, limit)
-    except BaseException as exc:
-        return f"<repr-error {type(exc).__name__} in {type_name(obj)} at {id(obj):#x}>"
+    except Exception as exc:
+        return f"<repr-error {type(exc).__name__} in {type_name(obj)}>"
 
 
 def short_path(path: str | None) -> str:

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import gc
 import sys
 import time
@@ -20,16 +19,21 @@ from typing import TYPE_CHECKING, Any
 import django
 
 from sigscope import _compat
-from sigscope.describe import describe_callable
 from sigscope.records import (
+    AppInfo,
     DeclaredReceiver,
     Findings,
+    ModelInfo,
     PendingInfo,
     ReceiverInfo,
+    ScanError,
     SignalInfo,
 )
-from sigscope.registry import SenderIndex, find_signals, live, read_signal
-from sigscope.registry.declared import project_roots, scan_declared
+from sigscope.registry import SenderIndex, find_signals, read_signal
+from sigscope.registry.collect import add_live_facts, read_pending
+from sigscope.registry.declared import project_roots, scan_project
+from sigscope.registry.declared_match import match_declared
+from sigscope.registry.models import read_apps, read_models
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -56,6 +60,10 @@ class Snapshot:
         imported_modules: Iterable[str] = (),
         taken_at: float | None = None,
         apps: Iterable[tuple[str, str]] = (),
+        apps_info: Iterable[AppInfo] = (),
+        models: Iterable[ModelInfo] = (),
+        scan_errors: Iterable[ScanError] = (),
+        include_builtin: bool = False,
     ) -> None:
         self.signals: tuple[SignalInfo, ...] = tuple(signals)
         self.pending: tuple[PendingInfo, ...] = tuple(pending)
@@ -70,6 +78,14 @@ class Snapshot:
         self.apps: tuple[tuple[str, str], ...] = tuple(
             sorted(apps, key=lambda a: len(a[0]), reverse=True)
         )
+        #: Installed apps with their ``AppConfig`` (where a fix says to import a module).
+        self.apps_info: tuple[AppInfo, ...] = tuple(apps_info)
+        #: Installed models, with their proxy / multi-table / abstract ancestry.
+        self.models: tuple[ModelInfo, ...] = tuple(models)
+        #: Project files the source scan could not decode or parse.
+        self.scan_errors: tuple[ScanError, ...] = tuple(scan_errors)
+        #: Findings about Django's own receivers are kept.
+        self.include_builtin = include_builtin
 
     def app_of(self, module: str | None) -> str:
         """The label of the installed app a module belongs to (else its top-level package)."""
@@ -178,111 +194,64 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def snapshot(*, scan_source: bool = True, app_registry: Any = None) -> Snapshot:
+def snapshot(
+    *, scan_source: bool = True, app_registry: Any = None, include_builtin: bool = False
+) -> Snapshot:
     """Read every live signal, its receivers and pending lazy connects.
 
     Needs a configured Django (``django.setup()`` or :func:`sigscope.setup`).
     Reads only: nothing is imported, connected, pruned or evaluated.
     ``scan_source`` also parses the project's own apps (never importing them)
-    to find receivers declared in source but not connected.
+    to find receivers declared in source but not connected, and where each
+    registration was connected.  ``include_builtin`` keeps findings about
+    Django's own receivers (left out by default: they are not yours to fix).
     """
     with paused_gc():
-        return _snapshot(scan_source=scan_source, app_registry=app_registry)
+        return _snapshot(
+            scan_source=scan_source, app_registry=app_registry, include_builtin=include_builtin
+        )
 
 
-def _snapshot(*, scan_source: bool, app_registry: Any) -> Snapshot:
+def _snapshot(*, scan_source: bool, app_registry: Any, include_builtin: bool) -> Snapshot:
     from django.apps import apps as default_apps
     from django.conf import settings
 
     registry = app_registry if app_registry is not None else default_apps
-    senders = SenderIndex(registry)
+    roots = project_roots(_compat.app_configs(registry))
+    senders = SenderIndex(registry, project_packages=[name for _, name in roots])
     signals: list[SignalInfo] = []
     live_lists: list[list[Any]] = []
     found = [(*item, _compat.raw_entries(item[0])) for item in find_signals()]
     for *_, entries in found:
         senders.prime(entries)
-    senders.resolve_from_gc()
+    senders.resolve()
     for signal, name, aliases, entries in found:
         info, receivers = read_signal(signal, name, aliases, senders, entries)
         signals.append(info)
         live_lists.append(receivers)
     del found
     debug = bool(settings.DEBUG) if settings.configured else False
-    signals = _add_live_facts(signals, live_lists, debug=debug)
+    signals = add_live_facts(signals, live_lists, debug=debug)
     del live_lists
+    pending = read_pending(registry, {s.obj_id: s.name for s in signals})
     declared: tuple[DeclaredReceiver, ...] = ()
+    errors: tuple[ScanError, ...] = ()
     if scan_source:
-        declared = scan_declared(project_roots(_compat.app_configs(registry)))
+        declared, errors = scan_project(roots)
+        signals, pending = match_declared(signals, pending, declared)
     return Snapshot(
         signals,
-        _pending(registry, {s.obj_id: s.name for s in signals}),
+        pending,
         declared,
         debug=debug,
         apps_ready=bool(getattr(registry, "ready", False)),
         imported_modules={d.module for d in declared if d.module in sys.modules},
         apps=[(c.name, c.label) for c in _compat.app_configs(registry)],
+        apps_info=read_apps(registry),
+        models=read_models(registry),
+        scan_errors=errors,
+        include_builtin=include_builtin,
     )
-
-
-def _pending(registry: Any, names: dict[int, str]) -> list[PendingInfo]:
-    ready = bool(getattr(registry, "models_ready", False))
-    labels = {
-        m._meta.label_lower: m._meta.label
-        for m in _compat.registered_models(registry)
-        if not m._meta.auto_created
-    }
-    installed = {c.label for c in _compat.app_configs(registry)}
-    result = []
-    for raw in _compat.pending_connects(registry):
-        app_label, model_name = raw.model_key
-        key = f"{app_label}.{model_name}"
-        if app_label not in installed:
-            reason = f"no installed app is labelled {app_label!r}"
-        else:
-            reason = f"app {app_label!r} has no model {model_name!r}"
-        close = difflib.get_close_matches(key, labels, n=3, cutoff=0.6)
-        uid = raw.dispatch_uid
-        result.append(
-            PendingInfo(
-                signal=names.get(id(raw.signal), f"<signal at {id(raw.signal):#x}>"),
-                model=key,
-                receiver=describe_callable(raw.receiver),
-                weak=raw.weak,
-                dispatch_uid=None if uid is None else str(uid),
-                unresolvable=ready,
-                reason=reason,
-                suggestions=tuple(labels[c] for c in close),
-            )
-        )
-    return result
-
-
-def _add_live_facts(
-    signals: list[SignalInfo],
-    live_lists: list[list[Any]],
-    *,
-    debug: bool,
-) -> list[SignalInfo]:
-    candidates = [
-        rec
-        for info, recs in zip(signals, live_lists)
-        for r, rec in zip(info.receivers, recs)
-        if debug and r.weak and rec is not None and not live.is_bound_by_its_module(rec)
-    ]
-    kept = live.debug_kept_alive(candidates, ignore=live_lists) if candidates else set()
-    del candidates
-    result = []
-    for info, recs in zip(signals, live_lists):
-        rows = []
-        for r, rec in zip(info.receivers, recs):
-            changes: dict[str, Any] = {}
-            if rec is not None and live.is_stale(rec):
-                changes["stale"] = True
-            if rec is not None and id(rec) in kept:
-                changes["debug_kept_alive"] = True
-            rows.append(dataclasses.replace(r, **changes) if changes else r)
-        result.append(dataclasses.replace(info, receivers=tuple(rows)))
-    return result
 
 
 def _matches_app(module: str | None, label: str | None, app: str) -> bool:
@@ -326,6 +295,10 @@ def filter_snapshot(
         imported_modules=snap.imported_modules,
         taken_at=snap.taken_at,
         apps=snap.apps,
+        apps_info=snap.apps_info,
+        models=snap.models,
+        scan_errors=snap.scan_errors,
+        include_builtin=snap.include_builtin,
     )
     result.findings = Findings(
         f

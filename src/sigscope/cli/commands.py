@@ -60,6 +60,9 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="skip the static scan for receivers declared but not connected",
     )
+    parser.add_argument(
+        "--include-builtin", action="store_true", help="also report findings on Django's receivers"
+    )
 
 
 def add_inspect_options(parser: argparse.ArgumentParser) -> None:
@@ -87,7 +90,10 @@ def add_check_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _take(options: argparse.Namespace) -> Snapshot:
-    snap = snapshot(scan_source=not options.no_source_scan)
+    snap = snapshot(
+        scan_source=not options.no_source_scan,
+        include_builtin=getattr(options, "include_builtin", False),
+    )
     return filter_snapshot(snap, apps=options.app, signals=options.signal)
 
 

@@ -39,7 +39,13 @@ from sigscope.records import CallableInfo, ReceiverInfo, SenderInfo
 if TYPE_CHECKING:
     from sigscope.snapshot import Snapshot
 
-__all__ = ["build_graph", "registered_by", "triggered_by"]
+__all__ = [
+    "MODEL_SIGNALS",
+    "build_graph",
+    "custom_signals_sent_with",
+    "registered_by",
+    "triggered_by",
+]
 
 ANY = "sender:*"
 
@@ -176,16 +182,76 @@ class _Builder:
         return graph
 
 
-def triggered_by(graph: nx.MultiDiGraph, sender: str) -> list[tuple[str, str]]:
-    """``(signal, receiver)`` pairs that run when ``sender`` (a label) sends, any sender too."""
-    return [
-        (graph.nodes[sid]["name"], graph.nodes[rid]["label"])
-        for sid, rid, data in graph.edges(data=True)
-        if data.get("relation") == "calls"
-        and data["sender"] in (sender, "*")
-        and not data["dead"]
-        and not data["pending"]
-    ]
+#: Signals Django sends with a model class as sender (``m2m_changed``: the ``through`` model).
+MODEL_SIGNALS = frozenset(
+    f"django.db.models.signals.{name}"
+    for name in ("pre_init", "post_init", "pre_save", "post_save", "pre_delete", "post_delete")
+)
+M2M_CHANGED = "django.db.models.signals.m2m_changed"
+
+
+def custom_signals_sent_with(graph: nx.MultiDiGraph, model: str) -> set[str]:
+    """Names of custom signals whose send sites pass ``model`` as sender.
+
+    The extension point for send sites (``site:<path>:<line>`` nodes with a
+    ``sender`` expression, edges to the signal they send): a site matches when
+    its ``sender`` expression is the model's label or ends with its class name
+    (``Order``, ``models.Order``).  Without send-site nodes, no custom signal.
+    """
+    short = model.rpartition(".")[2]
+    found = set()
+    for node, data in graph.nodes(data=True):
+        if not str(node).startswith("site:"):
+            continue
+        sender = str(data.get("sender") or "")
+        if sender != model and sender.rpartition(".")[2] != short:
+            continue
+        for _, target in graph.out_edges(node):
+            name = graph.nodes[target].get("name")
+            if graph.nodes[target].get("type") == "signal" and name:
+                found.add(name)
+    return found
+
+
+def triggered_by(
+    graph: nx.MultiDiGraph, model: str, *, custom_signals: Iterable[str] | None = None
+) -> list[str]:
+    """Receiver node ids that run when ``model`` (a label: ``"shop.Order"``) is the sender.
+
+    Only signals sent with a model sender count: the instance signals
+    (``pre_save``, ``post_delete``, …; receivers for that model or any sender),
+    ``m2m_changed`` (receivers for that exact ``through`` model), and custom
+    signals whose send sites pass the model (``custom_signals``, default:
+    :func:`custom_signals_sent_with`).  ``request_started`` or
+    ``setting_changed`` receivers are not triggered by a model.  Same form as
+    :func:`registered_by`: sorted node ids.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> g = nx.MultiDiGraph()
+    >>> for name in ("django.db.models.signals.post_save", "django.core.signals.request_started"):
+    ...     g.add_node(f"signal:{name}", name=name)
+    ...     edge = {"relation": "calls", "sender": "*", "dead": False, "pending": False}
+    ...     g.add_edge(f"signal:{name}", f"receiver:on_{name[-5:]}", **edge)
+    >>> triggered_by(g, "shop.Order")
+    ['receiver:on__save']
+    """
+    custom = (
+        custom_signals_sent_with(graph, model) if custom_signals is None else set(custom_signals)
+    )
+    found = set()
+    for sid, rid, data in graph.edges(data=True):
+        if data.get("relation") != "calls" or data["dead"] or data["pending"]:
+            continue
+        name = graph.nodes[sid].get("name")
+        exact = data["sender"] == model
+        if name in MODEL_SIGNALS or name in custom:
+            if exact or data["sender"] == "*":
+                found.add(rid)
+        elif name == M2M_CHANGED and exact:
+            found.add(rid)
+    return sorted(found)
 
 
 def registered_by(graph: nx.MultiDiGraph, prefixes: str | Iterable[str]) -> list[str]:

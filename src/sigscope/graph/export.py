@@ -39,6 +39,8 @@ def _receiver_dict(r: ReceiverInfo) -> dict[str, Any]:
         "bound_to": info.bound_to,
         "wrapped_by": list(info.wrapped_by),
         "order": r.index,
+        "connected_at": r.connected_at,
+        "declared_as": r.declared_as,
     }
 
 
@@ -74,6 +76,7 @@ def to_dict(snap: Snapshot, *, findings: tuple[Finding, ...] | None = None) -> d
                 "unresolvable": p.unresolvable,
                 "reason": p.reason,
                 "suggestions": list(p.suggestions),
+                "connected_at": p.connected_at,
             }
             for p in snap.pending
         ],

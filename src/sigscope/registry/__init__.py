@@ -20,9 +20,18 @@ from django.dispatch import Signal
 from sigscope import _compat
 from sigscope.describe import describe_callable, describe_dead
 from sigscope.records import ReceiverInfo, SenderInfo, SignalInfo
+from sigscope.registry.senders import SenderIndex, describe_sender, sender_label
 from sigscope.safe import safe_repr, type_name
 
-__all__ = ["describe_sender", "find_signals", "name_signal", "read_signal", "signal_types"]
+__all__ = [
+    "SenderIndex",
+    "describe_sender",
+    "find_signals",
+    "name_signal",
+    "read_signal",
+    "sender_label",
+    "signal_types",
+]
 
 
 def signal_types() -> set[type]:
@@ -107,8 +116,8 @@ def _canonical(names: list[str]) -> str:
     return names[0]
 
 
-def _unnamed(signal: Signal) -> str:
-    return f"<{type_name(signal)} at {id(signal):#x}>"
+def _unnamed(signal: Signal, number: int) -> str:
+    return f"<unnamed {type_name(signal)} #{number}>"
 
 
 def find_signals() -> list[tuple[Signal, str, tuple[str, ...]]]:
@@ -119,78 +128,27 @@ def find_signals() -> list[tuple[Signal, str, tuple[str, ...]]]:
     for signal, names in bound.values():
         name = _canonical(names)
         result.append((signal, name, tuple(sorted(n for n in set(names) if n != name))))
-    for obj in gc.get_objects():
-        if type(obj) in kinds and id(obj) not in bound:
-            result.append((obj, _unnamed(obj), ()))
+    for number, obj in enumerate(_unbound(kinds, bound), 1):
+        result.append((obj, _unnamed(obj, number), ()))
     result.sort(key=lambda item: item[1])
     return result
+
+
+def _unbound(kinds: set[type], bound: dict[int, Any]) -> list[Signal]:
+    """Live signals no module or class binds (closures, instance attributes), in heap order."""
+    return [obj for obj in gc.get_objects() if type(obj) in kinds and id(obj) not in bound]
 
 
 def name_signal(signal: Signal) -> str:
     """The canonical name of one signal (a full module scan: cache the answer)."""
     kinds = signal_types()
-    names = [n for n in _bindings(kinds).get(id(signal), (None, []))[1]]
-    return _canonical(names) if names else _unnamed(signal)
-
-
-class SenderIndex:
-    """Resolve the ``id()`` Django keeps for a sender back to a description."""
-
-    def __init__(self, app_registry: Any) -> None:
-        self._by_id: dict[int, SenderInfo] = {}
-        for model in _compat.registered_models(app_registry):
-            self._by_id[id(model)] = SenderInfo("model", model._meta.label, id(model))
-        for config in _compat.app_configs(app_registry):
-            self._by_id[id(config)] = SenderInfo("app_config", f"app:{config.label}", id(config))
-        self._unresolved: set[int] = set()
-
-    def lookup(self, sender_id: int) -> SenderInfo | None:
-        if sender_id == _compat.NONE_ID:
-            return SenderInfo("any", None, sender_id)
-        found = self._by_id.get(sender_id)
-        if found is None:
-            self._unresolved.add(sender_id)
-        return found
-
-    def learn(self, sender: Any) -> SenderInfo:
-        info = describe_sender(sender)
-        self._by_id[id(sender)] = info
-        return info
-
-    def prime(self, entries: Iterable[_compat.RawEntry]) -> None:
-        """Look up every entry's sender; then :meth:`resolve_from_gc` finds the rest at once."""
-        for entry in entries:
-            if entry.sender_ref is None:
-                self.lookup(entry.sender_id)
-
-    def resolve_from_gc(self) -> None:
-        """One pass over live objects for the senders only an ``id()`` names (Django < 6)."""
-        wanted = self._unresolved - self._by_id.keys()
-        if not wanted:
-            return
-        for obj in gc.get_objects():
-            if id(obj) in wanted:
-                self._by_id[id(obj)] = describe_sender(obj)
-
-    def final(self, sender_id: int) -> SenderInfo:
-        found = self.lookup(sender_id)
-        return found or SenderInfo("unknown", f"<sender id {sender_id:#x}>", sender_id)
-
-
-def describe_sender(sender: Any) -> SenderInfo:
-    """How a sender is shown: a model label, ``app:<label>``, or a safe repr."""
-    if sender is None:
-        return SenderInfo("any", None, _compat.NONE_ID)
-    cls = type(sender)
-    if issubclass(cls, type):
-        label = getattr(getattr(sender, "_meta", None), "label", None)
-        if isinstance(label, str):
-            return SenderInfo("model", label, id(sender))
-    from django.apps import AppConfig
-
-    if issubclass(cls, AppConfig):
-        return SenderInfo("app_config", f"app:{sender.label}", id(sender))
-    return SenderInfo("object", safe_repr(sender, 120), id(sender))
+    bound = _bindings(kinds)
+    names = [n for n in bound.get(id(signal), (None, []))[1]]
+    if names:
+        return _canonical(names)
+    unbound = _unbound(kinds, bound)
+    number = next((i for i, s in enumerate(unbound, 1) if s is signal), len(unbound) + 1)
+    return _unnamed(signal, number)
 
 
 def read_signal(
@@ -257,12 +215,7 @@ def _key_repr(receiver_key: Any, sender_id: int) -> str:
 
 
 def _sender(entry: _compat.RawEntry, senders: SenderIndex) -> SenderInfo:
-    known, sender = entry.resolve_sender()
-    if known:
-        if sender is None:
-            return SenderInfo("dead", "<garbage-collected sender>", entry.sender_id)
-        return senders.learn(sender)
-    return senders.final(entry.sender_id)
+    return senders.final(entry)
 
 
 def _dispatch_uid(entry: _compat.RawEntry, receiver: Any) -> str | None:

@@ -1,19 +1,23 @@
 """Receivers declared in the project's source, found by parsing it (never importing it).
 
-Two shapes are recognised::
+Three shapes are recognised::
 
     @receiver(post_save, sender=Order)          # also receiver([sig_a, sig_b], ...)
     def recalculate(sender, **kwargs): ...
 
     post_save.connect(recalculate, sender=Order, dispatch_uid="...")
+    post_save.disconnect(recalculate, sender=Order)
 
-A ``@receiver`` is recorded at its *first decorator's* line: that is the
-``co_firstlineno`` Python gives a decorated function, so a live registration
-can be matched to its declaration by ``file:line``.  ``.connect(...)`` calls are
-only counted on expressions that look like signals (a name imported from a
-``signals`` module or ``django.dispatch``, a ``Signal()`` assigned in the file,
-a built-in signal name, or a call passing ``sender=``/``weak=``/``dispatch_uid=``),
-so ``socket.connect(address)`` is not mistaken for one.
+A ``@receiver`` is recorded at its *first decorator's* line (``line``: the
+``co_firstlineno`` Python gives a decorated function) and at the ``@receiver``
+line itself (``connect_line``).  ``.connect(...)`` calls are only counted on
+expressions that look like signals (a name imported from a ``signals`` module
+or ``django.dispatch``, a ``Signal()`` assigned in the file, a built-in signal
+name, or a call passing ``sender=``/``weak=``/``dispatch_uid=``), so
+``socket.connect(address)`` is not mistaken for one.  Signal, receiver and
+sender are also resolved through the file's imports to dotted paths
+(:mod:`sigscope.registry.source_names`), which is how they are matched to live
+registrations.
 
 Files are cached by (path, mtime, size): a second snapshot re-parses only what changed.
 """
@@ -21,30 +25,21 @@ Files are cached by (path, mtime, size): a second snapshot re-parses only what c
 from __future__ import annotations
 
 import ast
-import fnmatch
 import os
-import sysconfig
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import Any
 
-from sigscope.records import DeclaredReceiver
-
-__all__ = ["DEFAULT_EXCLUDE", "project_roots", "scan_declared", "scan_file"]
-
-#: Paths (relative to an app's directory, ``fnmatch`` patterns) not scanned by default:
-#: tests connect receivers for themselves, migrations never do.
-DEFAULT_EXCLUDE = (
-    "tests/*",
-    "*/tests/*",
-    "test_*.py",
-    "*/test_*.py",
-    "*_tests.py",
-    "tests.py",
-    "conftest.py",
-    "migrations/*",
-    "*/migrations/*",
+from sigscope.records import DeclaredReceiver, ScanError
+from sigscope.registry.source_names import SourceNames, dotted
+from sigscope.registry.sourcefiles import (
+    DEFAULT_EXCLUDE,
+    decode_source,
+    parse_text,
+    project_files,
+    project_roots,
 )
+
+__all__ = ["DEFAULT_EXCLUDE", "project_roots", "scan_declared", "scan_file", "scan_project"]
 
 _BUILTIN_SIGNAL_NAMES = frozenset(
     {
@@ -70,111 +65,65 @@ _BUILTIN_SIGNAL_NAMES = frozenset(
     }
 )
 _CONNECT_KEYWORDS = frozenset({"sender", "weak", "dispatch_uid"})
-_SKIP_DIRS = frozenset({"__pycache__", "node_modules", ".git", ".tox", ".venv", "venv"})
+_METHODS = frozenset({"connect", "disconnect"})
 
 
-def _library_dirs() -> tuple[str, ...]:
-    paths = sysconfig.get_paths()
-    found = {os.path.realpath(paths[k]) for k in ("stdlib", "purelib", "platlib") if k in paths}
-    import django
-
-    found.add(os.path.realpath(os.path.dirname(django.__file__)))
-    return tuple(sorted(found))
-
-
-def project_roots(app_configs: Iterable[Any]) -> list[tuple[str, str]]:
-    """``(directory, package)`` of each installed app that belongs to the project.
-
-    Apps installed in site-packages, the standard library or Django itself are
-    left out, and so is sigscope (but not its bundled demo project).
-    """
-    here = os.path.realpath(os.path.dirname(os.path.dirname(__file__)))  # the sigscope package
-    demo = os.path.join(here, "demo")
-    libraries = _library_dirs()
-    roots = []
-    for config in app_configs:
-        path = getattr(config, "path", None)
-        name = getattr(config, "name", None)
-        if not isinstance(path, str) or not isinstance(name, str) or not os.path.isdir(path):
+def scan_project(
+    roots: Iterable[tuple[str, str]], *, exclude: Sequence[str] = DEFAULT_EXCLUDE
+) -> tuple[tuple[DeclaredReceiver, ...], tuple[ScanError, ...]]:
+    """Every ``@receiver``/``.connect``/``.disconnect`` under ``roots``, and the files that
+    could not be scanned."""
+    found: list[DeclaredReceiver] = []
+    errors: list[ScanError] = []
+    for path, module in project_files(roots, exclude=exclude):
+        try:
+            stat = os.stat(path)
+        except OSError:
             continue
-        real = os.path.realpath(path)
-        if _inside(real, here) and not _inside(real, demo):
-            continue
-        if any(_inside(real, lib) for lib in libraries) and not _inside(real, demo):
-            continue
-        roots.append((real, name))
-    return roots
-
-
-def _inside(path: str, parent: str) -> bool:
-    return path == parent or path.startswith(parent.rstrip(os.sep) + os.sep)
+        declared, error = _scan_cached(path, module, stat.st_mtime_ns, stat.st_size)
+        found.extend(declared)
+        if error is not None:
+            errors.append(error)
+    return tuple(found), tuple(errors)
 
 
 def scan_declared(
     roots: Iterable[tuple[str, str]], *, exclude: Sequence[str] = DEFAULT_EXCLUDE
 ) -> tuple[DeclaredReceiver, ...]:
-    """Every ``@receiver``/``.connect`` declared under ``roots`` (``(directory, package)``)."""
-    found: list[DeclaredReceiver] = []
-    seen: set[str] = set()
-    for directory, package in roots:
-        for path, module in _python_files(directory, package, exclude):
-            if path in seen:
-                continue
-            seen.add(path)
-            try:
-                stat = os.stat(path)
-            except OSError:
-                continue
-            found.extend(_scan_cached(path, module, stat.st_mtime_ns, stat.st_size))
-    return tuple(found)
-
-
-def _python_files(
-    directory: str, package: str, exclude: Sequence[str]
-) -> Iterator[tuple[str, str]]:
-    for dirpath, dirnames, filenames in os.walk(directory):
-        rel_dir = os.path.relpath(dirpath, directory)
-        dirnames[:] = sorted(
-            d
-            for d in dirnames
-            if d not in _SKIP_DIRS
-            and not d.startswith(".")
-            and os.path.exists(os.path.join(dirpath, d, "__init__.py"))
-        )
-        for filename in sorted(filenames):
-            if not filename.endswith(".py"):
-                continue
-            rel = filename if rel_dir == "." else os.path.join(rel_dir, filename)
-            rel = rel.replace(os.sep, "/")
-            if any(fnmatch.fnmatch(rel, pattern) for pattern in exclude):
-                continue
-            parts = rel[:-3].split("/")
-            if parts[-1] == "__init__":
-                parts.pop()
-            yield os.path.join(dirpath, filename), ".".join([package, *parts])
+    """Every ``@receiver``/``.connect``/``.disconnect`` declared under ``roots``."""
+    return scan_project(roots, exclude=exclude)[0]
 
 
 @lru_cache(maxsize=4096)
-def _scan_cached(path: str, module: str, mtime: int, size: int) -> tuple[DeclaredReceiver, ...]:
-    return scan_file(path, module)
+def _scan_cached(
+    path: str, module: str, mtime: int, size: int
+) -> tuple[tuple[DeclaredReceiver, ...], ScanError | None]:
+    return _scan(path, module)
 
 
 def scan_file(path: str, module: str) -> tuple[DeclaredReceiver, ...]:
     """The receivers declared in one file; a file that cannot be read or parsed has none."""
+    return _scan(path, module)[0]
+
+
+def _scan(path: str, module: str) -> tuple[tuple[DeclaredReceiver, ...], ScanError | None]:
     try:
         with open(path, "rb") as handle:
             source = handle.read()
     except OSError:
-        return ()
-    if b"receiver" not in source and b".connect(" not in source:
-        return ()
-    try:
-        tree = ast.parse(source, filename=path)
-    except (SyntaxError, ValueError):
-        return ()
-    visitor = _Visitor(path, module, _signal_names(tree))
+        return (), None
+    text, error = decode_source(path, module, source)
+    if text is None:
+        return (), error
+    if "receiver" not in text and "connect(" not in text:
+        return (), None
+    tree, error = parse_text(path, module, text)
+    if tree is None:
+        return (), error
+    names = SourceNames(tree, module, is_package=path.endswith("__init__.py"))
+    visitor = _Visitor(path, module, _signal_names(tree), names)
     visitor.visit(tree)
-    return tuple(visitor.found)
+    return tuple(visitor.found), None
 
 
 def _signal_names(tree: ast.Module) -> frozenset[str]:
@@ -187,19 +136,11 @@ def _signal_names(tree: ast.Module) -> frozenset[str]:
         elif (
             isinstance(node, ast.Assign)
             and isinstance(node.value, ast.Call)
-            and _dotted(node.value.func).rpartition(".")[2].endswith("Signal")
+            and dotted(node.value.func).rpartition(".")[2].endswith("Signal")
         ):
             for target in node.targets:
-                names.add(_dotted(target).rpartition(".")[2])
+                names.add(dotted(target).rpartition(".")[2])
     return frozenset(names)
-
-
-def _dotted(node: ast.AST) -> str:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return f"{_dotted(node.value)}.{node.attr}"
-    return ast.unparse(node)
 
 
 def _keyword(call: ast.Call, name: str) -> ast.expr | None:
@@ -224,34 +165,32 @@ def _is_falsy_literal(node: ast.expr | None) -> bool:
 class _Visitor(ast.NodeVisitor):
     """Walks one module, keeping track of whether it is at top level, in ``ready()`` or deeper."""
 
-    def __init__(self, path: str, module: str, signal_names: frozenset[str]) -> None:
-        self.path, self.module, self.signal_names = path, module, signal_names
+    def __init__(
+        self, path: str, module: str, signal_names: frozenset[str], names: SourceNames
+    ) -> None:
+        self.path, self.module, self.signal_names, self.names = path, module, signal_names, names
         self.found: list[DeclaredReceiver] = []
-        self.stack: list[str] = []  # "class:Name" / "def:name"
+        self.stack: list[ast.AST] = []  # enclosing ClassDef / FunctionDef nodes
 
     @property
     def scope(self) -> str:
-        defs = [s for s in self.stack if s.startswith("def:")]
+        defs = [s for s in self.stack if not isinstance(s, ast.ClassDef)]
         if not defs:
             return "module"
-        if defs[0] == "def:ready" and self.stack[0].startswith("class:"):
+        if getattr(defs[0], "name", "") == "ready" and isinstance(self.stack[0], ast.ClassDef):
             return "ready"
         return "function"
 
-    def _qualname(self, name: str) -> str:
-        parts = [s.partition(":")[2] for s in self.stack]
-        return ".".join([*parts, name])
-
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        self.stack.append(f"class:{node.name}")
+        self.stack.append(node)
         self.generic_visit(node)
         self.stack.pop()
 
     def _visit_def(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         for decorator in node.decorator_list:
-            if isinstance(decorator, ast.Call) and _dotted(decorator.func).endswith("receiver"):
+            if isinstance(decorator, ast.Call) and dotted(decorator.func).endswith("receiver"):
                 self._add_receiver(node, decorator)
-        self.stack.append(f"def:{node.name}")
+        self.stack.append(node)
         self.generic_visit(node)
         self.stack.pop()
 
@@ -263,37 +202,54 @@ class _Visitor(ast.NodeVisitor):
         if target is None:
             return
         signals = target.elts if isinstance(target, (ast.List, ast.Tuple)) else [target]
-        line = node.decorator_list[0].lineno
+        qualname = self.names.qualname(self.stack, node.name)
+        where = (node.decorator_list[0].lineno, call.lineno)
         for signal in signals:
-            self._record(line, self._qualname(node.name), _dotted(signal), call, "receiver")
+            self._record(where, qualname, f"{self.module}.{qualname}", signal, call, "receiver")
 
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
-        if isinstance(func, ast.Attribute) and func.attr == "connect":
+        if isinstance(func, ast.Attribute) and func.attr in _METHODS:
             receiver = node.args[0] if node.args else _keyword(node, "receiver")
-            if receiver is not None and self._looks_like_signal(func.value, node):
-                self._record(node.lineno, _dotted(receiver), _dotted(func.value), node, "connect")
+            uid_only = receiver is None and func.attr == "disconnect"
+            if (receiver is not None or uid_only) and self._looks_like_signal(func.value, node):
+                path = self.names.receiver(receiver, self.stack) if receiver else None
+                text = dotted(receiver) if receiver is not None else ""
+                lines = (node.lineno, node.lineno)
+                self._record(lines, text, path, func.value, node, func.attr)
         self.generic_visit(node)
 
     def _looks_like_signal(self, target: ast.expr, call: ast.Call) -> bool:
         if any(kw.arg in _CONNECT_KEYWORDS for kw in call.keywords):
             return True
-        dotted = _dotted(target)
-        return dotted.rpartition(".")[2] in self.signal_names or "signals." in dotted
+        written = dotted(target)
+        return written.rpartition(".")[2] in self.signal_names or "signals." in written
 
-    def _record(self, line: int, function: str, signal: str, call: ast.Call, via: str) -> None:
-        uid = _keyword(call, "dispatch_uid")
+    def _record(
+        self,
+        lines: tuple[int, int],
+        function: str,
+        receiver_path: str | None,
+        signal: ast.expr,
+        call: ast.Call,
+        via: str,
+    ) -> None:
+        uid, sender = _keyword(call, "dispatch_uid"), _keyword(call, "sender")
         self.found.append(
             DeclaredReceiver(
                 file=self.path,
-                line=line,
+                line=lines[0],
                 module=self.module,
                 function=function,
-                signal=signal,
-                sender=_text(_keyword(call, "sender")),
+                signal=dotted(signal),
+                sender=_text(sender),
                 dispatch_uid=_text(uid),
                 via=via,
                 scope=self.scope,
                 falsy_dispatch_uid=_is_falsy_literal(uid),
+                signal_path=self.names.resolve(signal, self.stack),
+                receiver_path=receiver_path,
+                sender_path=self.names.sender(sender, self.stack),
+                connect_line=lines[1],
             )
         )
