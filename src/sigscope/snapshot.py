@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import django
 
 from sigscope import _compat
+from sigscope.describe import Memo
 from sigscope.records import (
     AppInfo,
     DeclaredReceiver,
@@ -225,11 +226,12 @@ def _snapshot(*, scan_source: bool, app_registry: Any, include_builtin: bool) ->
     for *_, entries in found:
         senders.prime(entries)
     senders.resolve()
+    memo: Memo = {}  # each function described once, for this snapshot only
     for signal, name, aliases, entries in found:
-        info, receivers = read_signal(signal, name, aliases, senders, entries)
+        info, receivers = read_signal(signal, name, aliases, senders, entries, memo=memo)
         signals.append(info)
         live_lists.append(receivers)
-    del found
+    del found, memo  # before the DEBUG check: the memo would count as a referrer
     debug = bool(settings.DEBUG) if settings.configured else False
     signals = add_live_facts(signals, live_lists, debug=debug)
     del live_lists

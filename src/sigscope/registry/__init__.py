@@ -18,7 +18,7 @@ from typing import Any
 from django.dispatch import Signal
 
 from sigscope import _compat
-from sigscope.describe import describe_callable, describe_dead
+from sigscope.describe import Memo, describe_callable, describe_dead
 from sigscope.records import ReceiverInfo, SenderInfo, SignalInfo
 from sigscope.registry.senders import SenderIndex, describe_sender, sender_label
 from sigscope.safe import safe_repr, type_name
@@ -157,17 +157,21 @@ def read_signal(
     aliases: tuple[str, ...],
     senders: SenderIndex,
     entries: list[_compat.RawEntry] | None = None,
+    *,
+    memo: Memo | None = None,
 ) -> tuple[SignalInfo, list[Any]]:
     """One signal's record, and each registration's live receiver (or ``None``) in order.
 
     Pass ``entries`` (already read, and their sender ids already looked up in
-    ``senders``) to resolve every sender in one pass over live objects first.
+    ``senders``) to resolve every sender in one pass over live objects first;
+    ``memo`` (one dict for a whole snapshot) describes each function once.
     """
+    memo = {} if memo is None else memo
     records: list[ReceiverInfo] = []
     live: list[Any] = []
     for entry in _compat.raw_entries(signal) if entries is None else entries:
         receiver = entry.resolve()
-        records.append(_registration(name, entry, receiver, senders))
+        records.append(_registration(name, entry, receiver, senders, memo))
         live.append(receiver)
     info = SignalInfo(
         name=name,
@@ -182,13 +186,13 @@ def read_signal(
 
 
 def _registration(
-    name: str, entry: _compat.RawEntry, receiver: Any, senders: SenderIndex
+    name: str, entry: _compat.RawEntry, receiver: Any, senders: SenderIndex, memo: Memo
 ) -> ReceiverInfo:
     dead = entry.weak and receiver is None
     if dead:
         identity = describe_dead(_compat.dead_method_function(entry.ref))
     else:
-        identity = describe_callable(receiver)
+        identity = describe_callable(receiver, memo=memo)
     sender = _sender(entry, senders)
     if sender.kind == "dead":
         dead = True

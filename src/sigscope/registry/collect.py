@@ -7,14 +7,16 @@ import difflib
 from typing import Any
 
 from sigscope import _compat
-from sigscope.describe import describe_callable
+from sigscope.describe import Memo, describe_callable
 from sigscope.records import PendingInfo, SignalInfo
 from sigscope.registry import live
 
 __all__ = ["add_live_facts", "read_pending"]
 
 
-def read_pending(registry: Any, names: dict[int, str]) -> list[PendingInfo]:
+def read_pending(
+    registry: Any, names: dict[int, str], *, memo: Memo | None = None
+) -> list[PendingInfo]:
     ready = bool(getattr(registry, "models_ready", False))
     labels = {
         m._meta.label_lower: m._meta.label
@@ -36,7 +38,7 @@ def read_pending(registry: Any, names: dict[int, str]) -> list[PendingInfo]:
             PendingInfo(
                 signal=names.get(id(raw.signal), "<unnamed signal>"),
                 model=key,
-                receiver=describe_callable(raw.receiver),
+                receiver=describe_callable(raw.receiver, memo=memo),
                 weak=raw.weak,
                 dispatch_uid=None if uid is None else str(uid),
                 unresolvable=ready,
