@@ -219,10 +219,12 @@ def _registration(
 
 
 def _key_repr(receiver_key: Any, sender_id: int) -> str:
-    simple = type(receiver_key) in (int, str) or (
-        type(receiver_key) is tuple and all(type(k) is int for k in receiver_key)
-    )
-    key = repr(receiver_key) if simple and len(str(receiver_key)) < 100 else None
+    kind = type(receiver_key)
+    key = None
+    if kind is int or kind is str or (kind is tuple and all(type(k) is int for k in receiver_key)):
+        text = repr(receiver_key)  # for ints and tuples of ints, str() is the same text
+        if len(receiver_key if kind is str else text) < 100:
+            key = text
     return f"({key or safe_repr(receiver_key, 100)}, {sender_id})"
 
 
