@@ -109,8 +109,16 @@ def _function_info(func: Any, *, kind: str, **extra: Any) -> CallableInfo:
     )
 
 
-def describe_callable(obj: Any) -> CallableInfo:
+#: ``id -> (object, value)``: what one snapshot already worked out about a function or a
+#: type.  The object is held so its id cannot be reused while the memo lives.
+Memo = dict[Any, tuple[Any, Any]]
+
+
+def describe_callable(obj: Any, *, memo: Memo | None = None) -> CallableInfo:
     """Describe any receiver without calling it or its ``__repr__``.
+
+    ``memo`` (a dict the caller keeps for one snapshot, then drops) describes a
+    function bound to many instances, or a callable class, once.
 
     Examples
     --------
@@ -124,39 +132,73 @@ def describe_callable(obj: Any) -> CallableInfo:
     'builtin'
     """
     try:
-        return _describe(obj)
+        return _describe(obj, {} if memo is None else memo)
     except Exception:  # a hostile object: fall back to its type
         return CallableInfo(kind="other", module=None, qualname=type_name(obj), func_id=id(obj))
 
 
-def _describe(obj: Any) -> CallableInfo:
+def _memoised(memo: Memo, key: Any, holder: Any, make: Any) -> Any:
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = (holder, make())
+    return found[1]
+
+
+def _function(func: Any, memo: Memo) -> CallableInfo:
+    return _memoised(memo, id(func), func, lambda: _function_info(func, kind="function"))
+
+
+def _owner_repr(owner: Any, memo: Memo) -> str:
+    """``safe_repr(owner, 120)``; once per class when the class keeps ``object.__repr__``."""
+    cls = type(owner)
+    if not _plain_repr(cls, memo):
+        return safe_repr(owner, 120)
+    return _memoised(memo, ("repr", id(cls)), cls, lambda: safe_repr(owner, 120))
+
+
+def _plain_repr(cls: type, memo: Memo) -> bool:
+    """Instances print as ``<module.Class object>``: same text for every instance."""
+
+    def check() -> bool:
+        from django.db.models.query import QuerySet
+
+        own = next((vars(k)["__repr__"] for k in cls.__mro__ if "__repr__" in vars(k)), None)
+        label = getattr(getattr(cls, "_meta", None), "label", None)  # as safe_repr reads it
+        plain = own is object.__repr__ and not isinstance(label, str)
+        return plain and not issubclass(cls, QuerySet)
+
+    return bool(_memoised(memo, ("plain", id(cls)), cls, check))
+
+
+def _describe(obj: Any, memo: Memo) -> CallableInfo:
     cls = type(obj)  # never isinstance(): it would evaluate a LazyObject
     if cls is types.MethodType:
-        owner = obj.__self__
+        owner, func = obj.__self__, obj.__func__
         kind = "classmethod" if issubclass(type(owner), type) else "method"
         return _replace(
-            _function_info(obj.__func__, kind="function"),
+            _function(func, memo),
             kind=kind,
-            bound_to=safe_repr(owner, 120),
+            bound_to=_owner_repr(owner, memo),
             self_id=id(owner),
-            is_async=_is_async(obj),
+            # a bound method's flags and marks are its function's
+            is_async=_memoised(memo, ("async", id(func)), func, lambda: _is_async(obj)),
         )
     if issubclass(cls, functools.partial):
-        inner = describe_callable(obj.func)
+        inner = describe_callable(obj.func, memo=memo)
         args = [safe_repr(a, 60) for a in obj.args]
         args += [f"{k}={safe_repr(v, 60)}" for k, v in (obj.keywords or {}).items()]
         return _replace(
             inner, kind="partial", bound_to=", ".join(args), func_id=id(obj), self_id=None
         )
     if cls is types.FunctionType:
-        return _function_info(obj, kind="function")
+        return _function(obj, memo)
     if cls in (types.BuiltinFunctionType, types.BuiltinMethodType):
         return _builtin_info(obj)
     if issubclass(cls, type):
         return _builtin_info(obj) if obj.__module__ == "builtins" else _class_info(obj)
     call = next((vars(k)["__call__"] for k in cls.__mro__ if "__call__" in vars(k)), None)
     if call is not None and _code_of(call) is not None:
-        info = _function_info(call, kind="function")
+        info = _function(call, memo)
         return _replace(
             info,
             kind="callable",

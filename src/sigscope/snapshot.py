@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import django
 
 from sigscope import _compat
+from sigscope.describe import Memo
 from sigscope.records import (
     AppInfo,
     DeclaredReceiver,
@@ -221,15 +222,18 @@ def _snapshot(*, scan_source: bool, app_registry: Any, include_builtin: bool) ->
     senders = SenderIndex(registry, project_packages=[name for _, name in roots])
     signals: list[SignalInfo] = []
     live_lists: list[list[Any]] = []
-    found = [(*item, _compat.raw_entries(item[0])) for item in find_signals()]
+    heap = gc.get_objects()  # one pass over live objects, shared by every step that needs it
+    found = [(*item, _compat.raw_entries(item[0])) for item in find_signals(heap=heap)]
     for *_, entries in found:
         senders.prime(entries)
-    senders.resolve()
+    senders.resolve(heap=heap)
+    del heap  # it holds every object: gone before anything counts referrers
+    memo: Memo = {}  # each function described once, for this snapshot only
     for signal, name, aliases, entries in found:
-        info, receivers = read_signal(signal, name, aliases, senders, entries)
+        info, receivers = read_signal(signal, name, aliases, senders, entries, memo=memo)
         signals.append(info)
         live_lists.append(receivers)
-    del found
+    del found, memo  # before the DEBUG check: the memo would count as a referrer
     debug = bool(settings.DEBUG) if settings.configured else False
     signals = add_live_facts(signals, live_lists, debug=debug)
     del live_lists

@@ -57,8 +57,8 @@ class _ReceiverIds:
         self._ids: dict[tuple[str, Any], str] = {}
         self._per_name: Counter[str] = Counter()
 
-    def __call__(self, info: CallableInfo) -> str:
-        name = info.name
+    def __call__(self, info: CallableInfo, name: str | None = None) -> str:
+        name = info.name if name is None else name
         identity = (name, (info.self_id, info.func_id) if info.func_id else id(info))
         found = self._ids.get(identity)
         if found is None:
@@ -126,6 +126,8 @@ class _Builder:
         self.nodes: dict[str, dict[str, Any]] = {}
         self.edges: list[tuple[str, str, str, dict[str, Any]]] = []
         self.sends: Counter[tuple[str, str]] = Counter()
+        self.senders: dict[str, str] = {}  # sender node id -> the edges' ``sender``
+        self.apps: dict[str | None, str] = {}
 
     def signal(self, name: str, class_name: str, builtin: bool) -> None:
         self.nodes.setdefault(
@@ -142,12 +144,16 @@ class _Builder:
     def registration(
         self, signal: str, sender: str, kind: str, reg: ReceiverInfo, *, pending: bool
     ) -> None:
-        sid, rid = f"signal:{signal}", self.ids(reg.receiver)
+        info = reg.receiver
+        name = info.name
+        sid, rid = f"signal:{signal}", self.ids(info, name)
         if rid not in self.nodes:
-            self.nodes[rid] = _receiver_attrs(reg.receiver, self.app_of(reg.receiver.module))
-        if sender not in self.nodes:
+            self.nodes[rid] = _receiver_attrs(info, self._app(info.module))
+        shown = self.senders.get(sender)
+        if shown is None:
             label = reg.sender.label or "any sender"
             self.nodes[sender] = {"type": "sender", "kind": kind, "label": label}
+            shown = self.senders[sender] = sender.split(":", 1)[1]
         self.sends[(sender, sid)] += 1
         order = "pending" if pending else reg.index
         self.edges.append(
@@ -157,7 +163,7 @@ class _Builder:
                 f"{signal}#{order}",
                 {
                     "relation": "calls",
-                    "sender": sender.split(":", 1)[1],
+                    "sender": shown,
                     "order": reg.index,
                     "dispatch_uid": reg.dispatch_uid or "",
                     "weak": reg.weak,
@@ -166,10 +172,17 @@ class _Builder:
                     "pending": pending,
                     "stale": reg.stale,
                     "debug_kept_alive": reg.debug_kept_alive,
-                    "finding": self.findings.get((reg.signal, reg.receiver.name), ""),
+                    "finding": self.findings.get((reg.signal, name), ""),
                 },
             )
         )
+
+    def _app(self, module: str | None) -> str:
+        """``app_of``, once per module (thousands of receivers share a few modules)."""
+        app = self.apps.get(module)
+        if app is None:
+            app = self.apps[module] = self.app_of(module)
+        return app
 
     def graph(self, **attrs: Any) -> nx.MultiDiGraph:
         graph = nx.MultiDiGraph(**attrs)

@@ -13,12 +13,13 @@ import re
 import sys
 import types
 from collections.abc import Iterable
+from itertools import compress
 from typing import Any
 
 from django.dispatch import Signal
 
 from sigscope import _compat
-from sigscope.describe import describe_callable, describe_dead
+from sigscope.describe import Memo, describe_callable, describe_dead
 from sigscope.records import ReceiverInfo, SenderInfo, SignalInfo
 from sigscope.registry.senders import SenderIndex, describe_sender, sender_label
 from sigscope.safe import safe_repr, type_name
@@ -120,23 +121,30 @@ def _unnamed(signal: Signal, number: int) -> str:
     return f"<unnamed {type_name(signal)} #{number}>"
 
 
-def find_signals() -> list[tuple[Signal, str, tuple[str, ...]]]:
-    """Every live signal as ``(signal, canonical_name, other_names)``, sorted by name."""
+def find_signals(*, heap: list[Any] | None = None) -> list[tuple[Signal, str, tuple[str, ...]]]:
+    """Every live signal as ``(signal, canonical_name, other_names)``, sorted by name.
+
+    ``heap`` is a ``gc.get_objects()`` list the caller already took (one pass
+    shared by a whole snapshot); by default the heap is read here.
+    """
     kinds = signal_types()
     bound = _bindings(kinds)
     result = []
     for signal, names in bound.values():
         name = _canonical(names)
         result.append((signal, name, tuple(sorted(n for n in set(names) if n != name))))
-    for number, obj in enumerate(_unbound(kinds, bound), 1):
+    for number, obj in enumerate(_unbound(kinds, bound, heap), 1):
         result.append((obj, _unnamed(obj, number), ()))
     result.sort(key=lambda item: item[1])
     return result
 
 
-def _unbound(kinds: set[type], bound: dict[int, Any]) -> list[Signal]:
+def _unbound(kinds: set[type], bound: dict[int, Any], heap: list[Any] | None) -> list[Signal]:
     """Live signals no module or class binds (closures, instance attributes), in heap order."""
-    return [obj for obj in gc.get_objects() if type(obj) in kinds and id(obj) not in bound]
+    objects = gc.get_objects() if heap is None else heap
+    # the type test runs in C (compress/map): the heap holds millions of objects
+    signals = compress(objects, map(kinds.__contains__, map(type, objects)))
+    return [obj for obj in signals if id(obj) not in bound]
 
 
 def name_signal(signal: Signal) -> str:
@@ -146,7 +154,7 @@ def name_signal(signal: Signal) -> str:
     names = [n for n in bound.get(id(signal), (None, []))[1]]
     if names:
         return _canonical(names)
-    unbound = _unbound(kinds, bound)
+    unbound = _unbound(kinds, bound, None)
     number = next((i for i, s in enumerate(unbound, 1) if s is signal), len(unbound) + 1)
     return _unnamed(signal, number)
 
@@ -157,17 +165,21 @@ def read_signal(
     aliases: tuple[str, ...],
     senders: SenderIndex,
     entries: list[_compat.RawEntry] | None = None,
+    *,
+    memo: Memo | None = None,
 ) -> tuple[SignalInfo, list[Any]]:
     """One signal's record, and each registration's live receiver (or ``None``) in order.
 
     Pass ``entries`` (already read, and their sender ids already looked up in
-    ``senders``) to resolve every sender in one pass over live objects first.
+    ``senders``) to resolve every sender in one pass over live objects first;
+    ``memo`` (one dict for a whole snapshot) describes each function once.
     """
+    memo = {} if memo is None else memo
     records: list[ReceiverInfo] = []
     live: list[Any] = []
     for entry in _compat.raw_entries(signal) if entries is None else entries:
         receiver = entry.resolve()
-        records.append(_registration(name, entry, receiver, senders))
+        records.append(_registration(name, entry, receiver, senders, memo))
         live.append(receiver)
     info = SignalInfo(
         name=name,
@@ -182,13 +194,13 @@ def read_signal(
 
 
 def _registration(
-    name: str, entry: _compat.RawEntry, receiver: Any, senders: SenderIndex
+    name: str, entry: _compat.RawEntry, receiver: Any, senders: SenderIndex, memo: Memo
 ) -> ReceiverInfo:
     dead = entry.weak and receiver is None
     if dead:
         identity = describe_dead(_compat.dead_method_function(entry.ref))
     else:
-        identity = describe_callable(receiver)
+        identity = describe_callable(receiver, memo=memo)
     sender = _sender(entry, senders)
     if sender.kind == "dead":
         dead = True
@@ -207,10 +219,12 @@ def _registration(
 
 
 def _key_repr(receiver_key: Any, sender_id: int) -> str:
-    simple = type(receiver_key) in (int, str) or (
-        type(receiver_key) is tuple and all(type(k) is int for k in receiver_key)
-    )
-    key = repr(receiver_key) if simple and len(str(receiver_key)) < 100 else None
+    kind = type(receiver_key)
+    key = None
+    if kind is int or kind is str or (kind is tuple and all(type(k) is int for k in receiver_key)):
+        text = repr(receiver_key)  # for ints and tuples of ints, str() is the same text
+        if len(receiver_key if kind is str else text) < 100:
+            key = text
     return f"({key or safe_repr(receiver_key, 100)}, {sender_id})"
 
 

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import types
 from typing import Any
 
 from sigscope import _compat
-from sigscope.describe import describe_callable
+from sigscope.describe import Memo, describe_callable
 from sigscope.records import PendingInfo, SignalInfo
 from sigscope.registry import live
 
 __all__ = ["add_live_facts", "read_pending"]
 
 
-def read_pending(registry: Any, names: dict[int, str]) -> list[PendingInfo]:
+def read_pending(
+    registry: Any, names: dict[int, str], *, memo: Memo | None = None
+) -> list[PendingInfo]:
     ready = bool(getattr(registry, "models_ready", False))
     labels = {
         m._meta.label_lower: m._meta.label
@@ -36,7 +39,7 @@ def read_pending(registry: Any, names: dict[int, str]) -> list[PendingInfo]:
             PendingInfo(
                 signal=names.get(id(raw.signal), "<unnamed signal>"),
                 model=key,
-                receiver=describe_callable(raw.receiver),
+                receiver=describe_callable(raw.receiver, memo=memo),
                 weak=raw.weak,
                 dispatch_uid=None if uid is None else str(uid),
                 unresolvable=ready,
@@ -53,11 +56,12 @@ def add_live_facts(
     *,
     debug: bool,
 ) -> list[SignalInfo]:
+    facts = _binding_facts(signals, live_lists, debug=debug)
     candidates = [
         rec
         for info, recs in zip(signals, live_lists)
         for r, rec in zip(info.receivers, recs)
-        if debug and r.weak and rec is not None and not live.is_bound_by_its_module(rec)
+        if debug and r.weak and rec is not None and not facts[(_func_id(rec), True)][1]
     ]
     kept = live.debug_kept_alive(candidates, ignore=live_lists) if candidates else set()
     del candidates
@@ -66,10 +70,32 @@ def add_live_facts(
         rows = []
         for r, rec in zip(info.receivers, recs):
             changes: dict[str, Any] = {}
-            if rec is not None and live.is_stale(rec):
+            if rec is not None and facts[(_func_id(rec), r.weak and debug)][0]:
                 changes["stale"] = True
             if rec is not None and id(rec) in kept:
                 changes["debug_kept_alive"] = True
             rows.append(dataclasses.replace(r, **changes) if changes else r)
         result.append(dataclasses.replace(info, receivers=tuple(rows)))
     return result
+
+
+def _func_id(receiver: Any) -> int:
+    return id(receiver.__func__ if type(receiver) is types.MethodType else receiver)
+
+
+def _binding_facts(
+    signals: list[SignalInfo], live_lists: list[list[Any]], *, debug: bool
+) -> dict[tuple[int, bool], tuple[bool, bool]]:
+    """:func:`live.binding_facts` once per function (a method's: its ``__func__``).
+
+    The module binding is checked only for DEBUG's weak candidates, as before.
+    Keyed by ``id()`` and holding only booleans: the receivers stay alive in
+    ``live_lists`` meanwhile, and the DEBUG check finds no new referrer here.
+    """
+    facts: dict[tuple[int, bool], tuple[bool, bool]] = {}
+    for info, recs in zip(signals, live_lists):
+        for r, rec in zip(info.receivers, recs):
+            key = (_func_id(rec), r.weak and debug)
+            if rec is not None and key not in facts:
+                facts[key] = live.binding_facts(rec, bound_check=key[1])
+    return facts

@@ -15,7 +15,7 @@ import types
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["debug_kept_alive", "is_bound_by_its_module", "is_stale"]
+__all__ = ["binding_facts", "debug_kept_alive", "is_bound_by_its_module", "is_stale"]
 
 
 def _lookup(namespace: Any, dotted: str) -> Any:
@@ -77,6 +77,26 @@ def is_bound_by_its_module(receiver: Any) -> bool:
         return False
     func, current = bound
     return current is func or getattr(current, "__wrapped__", None) is func
+
+
+def binding_facts(receiver: Any, *, bound_check: bool) -> tuple[bool, bool]:
+    """``(is_stale(receiver), is_bound_by_its_module(receiver))`` from one module lookup.
+
+    The second is only worked out (else ``False``) when ``bound_check`` is true.
+    """
+    bound = _binding(receiver)
+    if bound is None:
+        return False, False
+    func, current = bound
+    plain = type(current) is types.FunctionType and current is not func
+    if not plain or getattr(current, "__wrapped__", None) is func:
+        stale = False  # not another function, or a wrapper around this very one
+    else:
+        same_source = current.__code__.co_filename == func.__code__.co_filename
+        stale = same_source and current.__qualname__ == func.__qualname__
+    if not bound_check:
+        return stale, False
+    return stale, current is func or getattr(current, "__wrapped__", None) is func
 
 
 def _is_cache_key(obj: Any, target: Any) -> bool:

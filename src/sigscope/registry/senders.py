@@ -27,6 +27,7 @@ import gc
 import sys
 import types
 from collections.abc import Iterable, Iterator, Mapping
+from itertools import compress
 from typing import Any
 
 from sigscope import _compat
@@ -203,13 +204,16 @@ class SenderIndex:
             elif not known:
                 self._wanted.add(entry.sender_id)
 
-    def resolve(self) -> None:
-        """One pass over live objects (ids only, Django < 6), one over module namespaces."""
+    def resolve(self, *, heap: list[Any] | None = None) -> None:
+        """One pass over live objects (ids only, Django < 6), one over module namespaces.
+
+        ``heap``: a ``gc.get_objects()`` list the caller already took, else one is read.
+        """
         missing = self._wanted - self._objects.keys()
         if missing:
-            for obj in gc.get_objects():
-                if id(obj) in missing:
-                    self._objects[id(obj)] = obj
+            objects = gc.get_objects() if heap is None else heap
+            for obj in compress(objects, map(missing.__contains__, map(id, objects))):
+                self._objects[id(obj)] = obj
         nameable = [k for k, o in self._objects.items() if not issubclass(type(o), type)]
         names = bound_names(
             [*nameable, *(self._wanted - self._objects.keys())], prefer=self._packages
