@@ -112,7 +112,7 @@ def test_snapshot_and_findings_display_without_widgets():
     bundle = snap._repr_mimebundle_()
     assert set(bundle) == {"text/plain", "text/html", "image/png"}
     assert "Findings" not in bundle["text/plain"] and "post_save" in bundle["text/plain"]
-    assert "data:image/png;base64," in bundle["text/html"]
+    assert "<svg" in bundle["text/html"] and "data:image/png" not in bundle["text/html"]
     findings = snap.findings._repr_mimebundle_()
     assert "duplicate_module_alias" in findings["text/plain"]
     assert "sigscope-finding-list" in findings["text/html"]
