@@ -41,7 +41,7 @@ def evil():
 def test_inspector_filters_search_and_details():
     inspector = Inspector()
     everything = len(inspector.receivers.options)
-    assert everything > 10 and bytes(inspector.graph.value).startswith(PNG)
+    assert everything > 10 and len(inspector.graph.nodes) > 10
     inspector.search.value = "reindex"
     labels = [label for label, _ in inspector.receivers.options]
     assert len(labels) == 2 and all("reindex_tags" in label for label in labels)
