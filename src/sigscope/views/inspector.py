@@ -25,6 +25,7 @@ from sigscope.views.select import Filters, Row, rows, select_graph
 if TYPE_CHECKING:
     from sigscope.records import ReceiverInfo, SignalInfo
     from sigscope.snapshot import Snapshot
+    from sigscope.views.live import LiveGraph
 
 __all__ = ["Inspector"]
 
@@ -34,7 +35,7 @@ ALL = "(all)"
 class Inspector(widgets.VBox):
     """``sigscope.inspect()``: see every receiver, filter, select one for its details."""
 
-    def __init__(self, snap: Snapshot | None = None, **filters: Any) -> None:
+    def __init__(self, snap: Snapshot | None = None, *, live: bool = False, **filters: Any) -> None:
         super().__init__()
         self.add_class("sigscope-inspector")
         self.snap = snap
@@ -84,6 +85,18 @@ class Inspector(widgets.VBox):
         self.graph.observe(self._on_fold, names="collapsed")
         self._building = False
         self.refresh(snap, **filters)
+        self.live: LiveGraph | None = None
+        if live:
+            from sigscope.views.live import LiveGraph
+            from sigscope.views.monitor import controls
+
+            self.live = LiveGraph(self.graph)
+            self.children = [widgets.HBox(list(controls(self.live))), *self.children]
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+        super().close()
 
     def __repr__(self) -> str:  # what a notebook shows where widgets cannot render
         return (
