@@ -58,6 +58,7 @@ class Inspector(widgets.VBox):
         self.graph = GraphWidget()
         self.graph_rows: list[Row] = []
         self._folds: dict[str, bool] = {}
+        self._all_rows: list[Row] = []
         self.details = widgets.HTML(
             layout={"width": "52%", "max_height": "340px", "overflow": "auto"}
         )
@@ -113,7 +114,7 @@ class Inspector(widgets.VBox):
             snap = sigscope.snapshot()
         self.snap = snap
         self._building = True
-        all_rows = rows(snap, Filters(hide_builtin=False))
+        all_rows = self._all_rows = rows(snap, Filters(hide_builtin=False))
         choices = {
             self.app: sorted({snap.app_of(_module(r)) for r in all_rows} - {""}),
             self.signal: sorted({r.signal.rpartition(".")[2] for r in all_rows}),
@@ -177,7 +178,8 @@ class Inspector(widgets.VBox):
             app=filters.app, signal=filters.signal, sender=filters.sender,
             severity=filters.severity, hide_builtin=False,
         )  # fmt: skip
-        self.graph_rows = rows(self.snap, wide)
+        unfiltered = wide == Filters(hide_builtin=False)
+        self.graph_rows = self._all_rows if unfiltered else rows(self.snap, wide)
         graph = select_graph(self.snap, self.graph_rows)
         folded = set(default_collapsed(graph))
         self._folds["django"] = filters.hide_builtin

@@ -96,6 +96,8 @@ def minimise_crossings(
     ([['a', 'b'], ['y', 'x']], 1, 0)
     """
     layers = [list(layer) for layer in order]
+    if sum(len(between) for between in edges) > 3000:
+        passes = min(passes, 2)  # each pass is O(E log E); the first two give most of the gain
     down: list[dict[str, list[str]]] = [{} for _ in layers]  # node -> neighbours above
     up: list[dict[str, list[str]]] = [{} for _ in layers]  # node -> neighbours below
     for i, between in enumerate(edges):
@@ -115,7 +117,8 @@ def minimise_crossings(
             position = {n: p for p, n in enumerate(layers[other])}
             keys = _barycenters(layers[i], neighbours, position)
             layers[i] = _reorder(layers[i], keys, grouping if i == last else {})
-            found = count_crossings(layers, edges)
-            if found < best_count:
-                best_count, best = found, [list(layer) for layer in layers]
+            if i in (last, 0):  # after the down half and after the up half of the sweep
+                found = count_crossings(layers, edges)
+                if found < best_count:
+                    best_count, best = found, [list(layer) for layer in layers]
     return best, before, best_count
