@@ -17,7 +17,7 @@ from typing import Any
 
 from sigscope.views import graph_widget
 
-__all__ = ["graph_state", "host_page", "node", "nodes_of"]
+__all__ = ["graph_state", "host_page", "kernel_eval", "node", "nodes_of"]
 
 TRAITS = ("nodes", "links", "groups", "size", "collapsed", "selected_id", "details", "search",
           "status", "live")  # fmt: skip
@@ -71,3 +71,23 @@ def nodes_of(locator: Any) -> list[str]:
 
 def node(locator: Any, node_id: str) -> Any:
     return locator.locator(f'g.sigscope-node[data-id="{node_id}"]')
+
+
+_EXECUTE = """async (code) => {
+  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  const future = kernel.requestExecute({code, silent: false, store_history: false});
+  let out = "";
+  future.onIOPub = (msg) => {
+    const t = msg.header.msg_type, c = msg.content;
+    if (t === "stream") out += c.text;
+    else if (t === "execute_result") out += c.data["text/plain"];
+    else if (t === "error") out += `${c.ename}: ${c.evalue}`;
+  };
+  await future.done;
+  return out;
+}"""
+
+
+def kernel_eval(page: Any, code: str) -> str:
+    """Run ``code`` in the open notebook's kernel; its printed output and result as text."""
+    return str(page.evaluate(_EXECUTE, code))

@@ -103,7 +103,7 @@ class GraphView {
     }, { passive: false });
     let drag = null;
     this.svg.addEventListener("pointerdown", (e) => {
-      if (e.target.closest && e.target.closest(".sigscope-node")) return;
+      if (e.target.closest && e.target.closest(".sigscope-node, .sigscope-group-head")) return;
       drag = { x: e.clientX, y: e.clientY, vx: this.view.x, vy: this.view.y };
       this.svg.classList.add("sigscope-panning");
       this.svg.setPointerCapture(e.pointerId);
