@@ -88,7 +88,8 @@ class Monitor(widgets.VBox):
 
     @property
     def tracer(self) -> Any:
-        return self.live.tracer
+        """The tracer; ``.total`` / ``.errors`` are the monitor's exact counters."""
+        return _CountingTracer(self.live)
 
     @property
     def paused(self) -> bool:
@@ -149,3 +150,21 @@ class Monitor(widgets.VBox):
             + ("".join(lines) or "<div class='sigscope-dim'>none yet</div>")
             + "</div>"
         )
+
+
+class _CountingTracer:
+    """The live graph's tracer, plus the counters the first Monitor's tracer had."""
+
+    def __init__(self, live: LiveGraph) -> None:
+        self._live = live
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._live.tracer, name)
+
+    @property
+    def total(self) -> int:
+        return self._live.feed.total
+
+    @property
+    def errors(self) -> int:
+        return self._live.feed.failed
