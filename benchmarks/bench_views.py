@@ -93,7 +93,7 @@ def monitor_table(seconds: float = 3.0) -> None:
     elapsed = time.monotonic() - start
     time.sleep(0.25)
     updates = monitor.updates - updates_before
-    recorded = monitor.tracer.total
+    recorded = monitor.live.feed.total
     rss_after = _rss_mib()
     monitor.stop()
     print(

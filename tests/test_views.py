@@ -41,7 +41,7 @@ def evil():
 def test_inspector_filters_search_and_details():
     inspector = Inspector()
     everything = len(inspector.receivers.options)
-    assert everything > 10 and bytes(inspector.graph.value).startswith(PNG)
+    assert everything > 10 and len(inspector.graph.nodes) > 10
     inspector.search.value = "reindex"
     labels = [label for label, _ in inspector.receivers.options]
     assert len(labels) == 2 and all("reindex_tags" in label for label in labels)
@@ -112,7 +112,7 @@ def test_snapshot_and_findings_display_without_widgets():
     bundle = snap._repr_mimebundle_()
     assert set(bundle) == {"text/plain", "text/html", "image/png"}
     assert "Findings" not in bundle["text/plain"] and "post_save" in bundle["text/plain"]
-    assert "data:image/png;base64," in bundle["text/html"]
+    assert "<svg" in bundle["text/html"] and "data:image/png" not in bundle["text/html"]
     findings = snap.findings._repr_mimebundle_()
     assert "duplicate_module_alias" in findings["text/plain"]
     assert "sigscope-finding-list" in findings["text/html"]

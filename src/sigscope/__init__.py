@@ -54,15 +54,16 @@ _LAZY = {
 }
 
 
-def inspect(snap: Snapshot | None = None, **filters: Any) -> Any:
+def inspect(snap: Snapshot | None = None, *, live: bool = False, **filters: Any) -> Any:
     """The Inspector widget (a new snapshot unless ``snap`` is given).
 
     ``filters``: ``app``, ``signal``, ``sender``, ``search``, ``hide_builtin``, ``severity``
-    (the widget's controls, by name).
+    (the widget's controls, by name).  ``live=True`` also starts a tracer and animates
+    the graph while signals fire (Pause/Resume/Clear/Stop buttons; ``inspector.live``).
     """
     from sigscope.views.inspector import Inspector
 
-    return Inspector(snap, **filters)
+    return Inspector(snap, live=live, **filters)
 
 
 def monitor(**tracer_options: Any) -> Any:

@@ -152,20 +152,20 @@ class Snapshot:
         return Findings(analyse(self))
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        """text/plain, escaped text/html (findings and registrations), image/png (the graph).
-
-        The picture leaves out Django's own receivers (``sigscope.inspect()`` shows them).
+        """text/plain, text/html (an inline SVG of the graph, findings, registrations),
+        image/png (the matplotlib picture, without Django's own receivers).
         """
         import base64
 
         from sigscope.views.draw import snapshot_png
         from sigscope.views.html import snapshot_html
+        from sigscope.views.svg import snapshot_svg
         from sigscope.views.text import format_inspect
 
         png = snapshot_png(self, dpi=72)
         bundle: dict[str, Any] = {
             "text/plain": format_inspect(self),
-            "text/html": snapshot_html(self, image=png),
+            "text/html": snapshot_html(self, svg=snapshot_svg(self)),
         }
         if png is not None:
             bundle["image/png"] = base64.b64encode(png).decode()

@@ -161,8 +161,8 @@ def wait_for(check: Any, what: str, timeout: float = 10) -> Any:
 def test_inspector(lab: LabPage) -> None:
     inspector = output(lab, "inspector").locator(".sigscope-inspector")
     inspector.wait_for(timeout=20_000)
-    graph = inspector.locator("img.sigscope-graph")
-    assert wait_for(lambda: natural_width(graph), "the graph picture to load") > 0
+    graph = inspector.locator(".sigscope-gw")  # the graph widget (test_graph_widget.py)
+    graph.locator("g.sigscope-node").first.wait_for(timeout=20_000)
 
     select = inspector.locator(".sigscope-receivers select")
     everything = wait_for(lambda: options(select), "the receivers list")
@@ -187,7 +187,6 @@ def test_inspector(lab: LabPage) -> None:
     )
     assert all("reindex" in o for o in found), found
 
-    picture = graph.get_attribute("src")
     select.select_option(index=0)
     name = found[0].rpartition(" · ")[2]
     assert name.endswith("reindex_tags"), found[0]
@@ -197,9 +196,8 @@ def test_inspector(lab: LabPage) -> None:
         assert label in text, (label, text)
     assert "blog.Post_tags" in text, text
 
-    # the picture is redrawn with the selection highlighted
-    wait_for(lambda: graph.get_attribute("src") != picture, "the graph to highlight the selection")
-    assert wait_for(lambda: natural_width(graph), "the highlighted graph to load") > 0
+    # the graph marks the selection
+    wait_for(lambda: graph.locator(".sigscope-selected").count() > 0, "the graph to mark it")
     screenshot(inspector, "inspector.png")
 
     findings = inspector.locator(".jupyter-widgets.sigscope-findings")  # not details' own

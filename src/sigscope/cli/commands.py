@@ -110,12 +110,11 @@ def render_inspect(snap: Snapshot, fmt: str, *, show_empty: bool = False) -> str
 
 
 def html_report(snap: Snapshot) -> str:
-    """One self-contained HTML page: the graph (without Django's own receivers), findings, table."""
-    from sigscope.views.draw import snapshot_png
+    """One self-contained HTML page: the graph (an inline SVG), findings, table."""
     from sigscope.views.html import page, snapshot_html
+    from sigscope.views.svg import snapshot_svg
 
-    png = snapshot_png(snap)
-    return page("sigscope inspect", snapshot_html(snap, image=png, limit=5000))
+    return page("sigscope inspect", snapshot_html(snap, svg=snapshot_svg(snap), limit=5000))
 
 
 def inspect(options: argparse.Namespace, out: TextIO) -> int:

@@ -257,9 +257,16 @@ class Trace:
         return render_html(self)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        """text/plain (the tree), escaped text/html (expandable tree), image/png (timeline)."""
-        bundle: dict[str, Any] = {"text/plain": repr(self), "text/html": render_html(self)}
+        """text/plain (the tree), text/html (expandable tree + inline SVG of what ran),
+        image/png (timeline)."""
+        from sigscope.views.svg import events_svg
+
         events = self.events
+        picture = events_svg(events)
+        html_view = render_html(self) + (
+            f"<div style='overflow:auto'>{picture}</div>" if picture else ""
+        )
+        bundle: dict[str, Any] = {"text/plain": repr(self), "text/html": html_view}
         if events:
             import base64
 

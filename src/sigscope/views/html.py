@@ -69,13 +69,17 @@ def findings_html(findings: Iterable[Finding]) -> str:
     return f"<div class='sigscope-view sigscope-finding-list'>{''.join(blocks)}</div>"
 
 
-def snapshot_html(snap: Snapshot, *, limit: int = 400, image: bytes | None = None) -> str:
-    """A summary line, the findings, then signal → sender → receivers as a table."""
+def snapshot_html(
+    snap: Snapshot, *, limit: int = 400, image: bytes | None = None, svg: str | None = None
+) -> str:
+    """A summary line, the graph (an inline SVG, or a PNG), the findings, then a table."""
     from sigscope.views.text import summary_line
 
     parts = [f"<style>{CSS}</style><div class='sigscope-view'>"]
     parts.append(f"<div class='sigscope-dim'>{esc(summary_line(snap))}</div>")
-    if image is not None:
+    if svg is not None:  # built from escaped strings by sigscope.views.svg
+        parts.append(f"<div class='sigscope-graph-static' style='overflow:auto'>{svg}</div>")
+    elif image is not None:
         data = base64.b64encode(image).decode()
         parts.append(
             f"<img src='data:image/png;base64,{data}' alt='signal graph' style='max-width:100%'>"

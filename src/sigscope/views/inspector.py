@@ -1,9 +1,13 @@
-"""The Inspector widget: filters, the graph picture, the registrations and their details.
+"""The Inspector widget: filters, the interactive graph, the registrations and their details.
 
 All state is derived from one :class:`~sigscope.snapshot.Snapshot` (plain
-records): changing a filter recomputes the rows and redraws the picture; the
-widget never touches a live ``Signal``.  ``Inspector.refresh()`` takes a new
-snapshot.
+records): changing a filter recomputes the rows and lays the graph out again;
+the widget never touches a live ``Signal``.  ``Inspector.refresh()`` takes a new
+snapshot.  The graph (:class:`~sigscope.views.graph_widget.GraphWidget`) shows
+the registrations that pass the app/signal/sender/severity filters; Django's
+own receivers are one folded group while "hide Django's receivers" is ticked;
+the search box highlights and centres matches in the graph and narrows the list.
+Clicking a node or choosing a row selects it: ``inspector.selected`` is its record.
 """
 
 from __future__ import annotations
@@ -12,12 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from sigscope.views.draw import draw_graph, figure_png
+from sigscope.views.details import details_data, selected_record
+from sigscope.views.graph_widget import GraphWidget
 from sigscope.views.html import details_html, findings_html
+from sigscope.views.layout import default_collapsed
 from sigscope.views.select import Filters, Row, rows, select_graph
 
 if TYPE_CHECKING:
+    from sigscope.records import ReceiverInfo, SignalInfo
     from sigscope.snapshot import Snapshot
+    from sigscope.views.live import LiveGraph
 
 __all__ = ["Inspector"]
 
@@ -27,7 +35,7 @@ ALL = "(all)"
 class Inspector(widgets.VBox):
     """``sigscope.inspect()``: see every receiver, filter, select one for its details."""
 
-    def __init__(self, snap: Snapshot | None = None, **filters: Any) -> None:
+    def __init__(self, snap: Snapshot | None = None, *, live: bool = False, **filters: Any) -> None:
         super().__init__()
         self.add_class("sigscope-inspector")
         self.snap = snap
@@ -47,10 +55,10 @@ class Inspector(widgets.VBox):
         self.hide_builtin.add_class("sigscope-hide-builtin")
         self.receivers = widgets.Select(rows=16, layout={"width": "48%"})
         self.receivers.add_class("sigscope-receivers")
-        self.graph = widgets.Image(
-            format="png", layout={"max_width": "100%", "align_self": "flex-start"}
-        )
-        self.graph.add_class("sigscope-graph")
+        self.graph = GraphWidget()
+        self.graph_rows: list[Row] = []
+        self._folds: dict[str, bool] = {}
+        self._all_rows: list[Row] = []
         self.details = widgets.HTML(
             layout={"width": "52%", "max_height": "340px", "overflow": "auto"}
         )
@@ -60,7 +68,7 @@ class Inspector(widgets.VBox):
         self.status = widgets.HTML()
         refresh = widgets.Button(description="Refresh", icon="refresh", layout={"width": "110px"})
         refresh.on_click(lambda _: self.refresh())
-        overview = widgets.VBox([widgets.HBox([self.receivers, self.details]), self.graph])
+        overview = widgets.VBox([self.graph, widgets.HBox([self.receivers, self.details])])
         self.tabs = widgets.Tab(children=[overview, self.findings])
         for index, title in enumerate(("receivers", "findings")):
             self.tabs.set_title(index, title)
@@ -74,8 +82,22 @@ class Inspector(widgets.VBox):
             control.observe(self._on_filter, names="value")
         self.search.observe(self._on_filter, names="value")
         self.receivers.observe(self._on_select, names="value")
+        self.graph.observe(self._on_graph_select, names="selected_id")
+        self.graph.observe(self._on_fold, names="collapsed")
         self._building = False
         self.refresh(snap, **filters)
+        self.live: LiveGraph | None = None
+        if live:
+            from sigscope.views.live import LiveGraph
+            from sigscope.views.monitor import controls
+
+            self.live = LiveGraph(self.graph)
+            self.children = [widgets.HBox(list(controls(self.live))), *self.children]
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+        super().close()
 
     def __repr__(self) -> str:  # what a notebook shows where widgets cannot render
         return (
@@ -92,7 +114,7 @@ class Inspector(widgets.VBox):
             snap = sigscope.snapshot()
         self.snap = snap
         self._building = True
-        all_rows = rows(snap, Filters(hide_builtin=False))
+        all_rows = self._all_rows = rows(snap, Filters(hide_builtin=False))
         choices = {
             self.app: sorted({snap.app_of(_module(r)) for r in all_rows} - {""}),
             self.signal: sorted({r.signal.rpartition(".")[2] for r in all_rows}),
@@ -106,6 +128,7 @@ class Inspector(widgets.VBox):
             control = getattr(self, name)
             control.value = value
         self.findings.value = findings_html(snap.findings)
+        self.graph._severities = {f.kind: f.severity for f in snap.findings}
         self._building = False
         self._update()
 
@@ -120,11 +143,18 @@ class Inspector(widgets.VBox):
             severity=self.severity.value or None,
         )
 
+    @property
+    def selected(self) -> ReceiverInfo | SignalInfo | None:
+        """The record of what is selected (in the graph or the list), or ``None``."""
+        if self.snap is None or not self.graph.selected_id:
+            return None
+        return selected_record(self.snap, self.graph_rows, self.graph.selected_id)
+
     def _on_filter(self, change: Any) -> None:
         if not self._building:
-            self._update()
+            self._update(redraw=change is None or change["owner"] is not self.search)
 
-    def _update(self) -> None:
+    def _update(self, *, redraw: bool = True) -> None:
         assert self.snap is not None
         self.rows = rows(self.snap, self.filters)
         selected = self.receivers.value
@@ -136,16 +166,43 @@ class Inspector(widgets.VBox):
             f"<span class='sigscope-dim'>{len(self.rows)} registrations shown · "
             f"{problems} with findings · {len(self.snap.findings)} findings in all</span>"
         )
-        self._draw()
+        if redraw:
+            self._draw()
+        self.graph.search = self.search.value.strip()
         self._on_select(None)
 
-    def _draw(self, highlight: tuple[str, ...] = ()) -> None:
+    def _draw(self) -> None:
         assert self.snap is not None
-        if not self.rows:
-            self.graph.value = b""
+        filters = self.filters
+        wide = Filters(
+            app=filters.app, signal=filters.signal, sender=filters.sender,
+            severity=filters.severity, hide_builtin=False,
+        )  # fmt: skip
+        unfiltered = wide == Filters(hide_builtin=False)
+        self.graph_rows = self._all_rows if unfiltered else rows(self.snap, wide)
+        graph = select_graph(self.snap, self.graph_rows)
+        folded = set(default_collapsed(graph))
+        self._folds["django"] = filters.hide_builtin
+        for group, fold in self._folds.items():
+            (folded.add if fold else folded.discard)(group)
+        self.graph.show(graph, collapsed=folded)
+
+    def _on_fold(self, change: Any) -> None:
+        """Remember what the user folded or unfolded, across filter changes."""
+        if self.graph._relaying:
             return
-        graph = select_graph(self.snap, self.rows)
-        self.graph.value = figure_png(draw_graph(graph, highlight=highlight))
+        old, new = set(change["old"]), set(change["new"])
+        for group in old ^ new:
+            self._folds[group] = group in new
+
+    def _on_graph_select(self, change: Any) -> None:
+        assert self.snap is not None
+        chosen = change["new"]
+        self.graph.details = details_data(self.snap, self.graph_rows, chosen)
+        keys = {row.key for row in self.rows}
+        match = next((r.key for r in self.graph_rows if chosen in (r.key, r.node)), None)
+        if match in keys and self.receivers.value != match:
+            self.receivers.value = match
 
     def _on_select(self, change: Any) -> None:
         key = self.receivers.value
@@ -156,8 +213,8 @@ class Inspector(widgets.VBox):
             )
             return
         self.details.value = details_html(row)
-        if change is not None:
-            self._draw(highlight=(row.node,))
+        if change is not None and self.graph.selected_id not in (row.key, row.node):
+            self.graph.selected_id = row.key
 
 
 def _module(row: Row) -> str | None:

@@ -1,189 +1,143 @@
-"""The live monitor: counters that move while signals fire, from any cell or thread.
+"""The live monitor: the signal graph moving, plus ``top``-like counters, from any cell or thread.
 
-The pattern that held up in measurements on this machine:
-
-* recording is O(1) per send in the sending thread (a counter update and a
-  bounded ``deque`` append under a lock) and never touches a widget;
-* one daemon flusher thread wakes every 0.1 s and, when something changed,
-  renders escaped HTML and sets two widget values: at most 10 updates a
-  second whatever the send rate (jupyter_server drops IOPub messages above
-  1000/s, and a widget update per send froze the page);
-* only the flusher writes widgets.
+``sigscope.monitor()`` shows the registry graph (:class:`GraphWidget`) animated
+by a :class:`~sigscope.views.live.LiveGraph` — links pulse and count when their
+receiver runs, errors flash red and stay marked — with, below it, sends and
+rates per signal, calls per receiver, and the latest sends.  The flusher thread
+of the live graph is the only writer of every widget value here (at most 10
+updates a second, whatever the send rate); the sending threads never touch a
+widget.
 """
 
 from __future__ import annotations
 
 import html
-import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from typing import Any
 
 import ipywidgets as widgets
 
-from sigscope import tracing
-from sigscope.tracing import Tracer
+from sigscope.views.graph_widget import GraphWidget
 from sigscope.views.html import CSS
+from sigscope.views.live import LiveFeed, LiveGraph
 
-__all__ = ["Monitor", "MonitorTracer"]
+__all__ = ["Monitor", "controls"]
 
-FLUSH_INTERVAL = 0.1
-LATEST = 15
+esc = html.escape
 
 
-class MonitorTracer(Tracer):
-    """A tracer that also keeps exact counters and the latest sends, in O(1) per send."""
+def controls(live: LiveGraph) -> tuple[widgets.Button, ...]:
+    """Pause / Resume / Clear / Stop buttons for a live graph."""
+    pause = widgets.Button(description="Pause", icon="pause")
+    resume = widgets.Button(description="Resume", icon="play", disabled=True)
+    clear = widgets.Button(description="Clear", icon="eraser")
+    stop = widgets.Button(description="Stop", icon="stop")
 
-    def __init__(self, **options: Any) -> None:
-        options.setdefault("max_events", 1000)
-        super().__init__(**options)
-        self._lock = threading.Lock()
-        self.sends: Counter[Any] = Counter()
-        self.calls: Counter[str] = Counter()
-        self.errors = 0
-        self.total = 0
-        self.latest: deque[tuple[Any, Any]] = deque(maxlen=LATEST)
-        self.version = 0
+    def on_pause(_: Any) -> None:
+        live.pause()
+        pause.disabled, resume.disabled = True, False
 
-    def _record(self, send: Any, kwargs: Any) -> None:
-        super()._record(send, kwargs)
-        with self._lock:
-            self.total += 1
-            self.sends[send.signal] += 1
-            for info in send.infos:
-                self.calls[info.name] += 1
-            for call in send.async_calls:
-                self.calls[call.info.name] += 1
-            if send.error is not None:
-                self.errors += 1
-            self.latest.append((send, kwargs))
-            self.version += 1
+    def on_resume(_: Any) -> None:
+        live.resume()
+        pause.disabled, resume.disabled = False, True
 
-    def reset(self) -> None:
-        with self._lock:
-            self.clear()
-            self.sends.clear()
-            self.calls.clear()
-            self.errors = self.total = 0
-            self.latest.clear()
-            self.version += 1
+    def on_stop(_: Any) -> None:
+        live.stop()
+        for button in (pause, resume, clear, stop):
+            button.disabled = True
 
-    def state(self) -> dict[str, Any]:
-        """A consistent copy of the counters (for the flusher)."""
-        with self._lock:
-            return {
-                "total": self.total,
-                "errors": self.errors,
-                "sends": [(str(k), n) for k, n in self.sends.most_common(12)],
-                "calls": self.calls.most_common(12),
-                "latest": list(self.latest),
-                "dropped": self.dropped,
-                "version": self.version,
-            }
+    pause.on_click(on_pause)
+    resume.on_click(on_resume)
+    clear.on_click(lambda _: live.clear())
+    stop.on_click(on_stop)
+    return pause, resume, clear, stop
 
 
 class Monitor(widgets.VBox):
-    """``sigscope.monitor()``: live counters per signal and receiver, and the latest sends."""
+    """``sigscope.monitor()``: the live graph, sends and rates per signal, the latest sends."""
 
     def __init__(self, **tracer_options: Any) -> None:
+        import sigscope
+        from sigscope.views.select import Filters, rows, select_graph
+
         super().__init__()
         self.add_class("sigscope-monitor")
-        self.tracer = MonitorTracer(**tracer_options)
+        snap = sigscope.snapshot(scan_source=False)
+        severities = {f.kind: f.severity for f in snap.findings}
+        graph = select_graph(snap, rows(snap, Filters(hide_builtin=False)))
+        self.graph = GraphWidget(graph, severities=severities)
         self.counters = widgets.HTML()
         self.counters.add_class("sigscope-monitor-counters")
         self.events = widgets.HTML()
         self.events.add_class("sigscope-monitor-events")
-        self.pause_button = widgets.Button(description="Pause", icon="pause")
-        self.resume_button = widgets.Button(description="Resume", icon="play", disabled=True)
-        self.clear_button = widgets.Button(description="Clear", icon="eraser")
-        self.stop_button = widgets.Button(description="Stop", icon="stop")
-        self.pause_button.on_click(lambda _: self.pause())
-        self.resume_button.on_click(lambda _: self.resume())
-        self.clear_button.on_click(lambda _: self.clear())
-        self.stop_button.on_click(lambda _: self.stop())
-        buttons = [self.pause_button, self.resume_button, self.clear_button, self.stop_button]
+        self.updates = 0
+        self.live = LiveGraph(self.graph, on_flush=self._render, **tracer_options)
+        buttons = controls(self.live)
+        self.pause_button, self.resume_button, self.clear_button, self.stop_button = buttons
         self.children = [
-            widgets.HBox(buttons),
+            widgets.HBox(list(buttons)),
+            self.graph,
             widgets.HBox([self.counters, self.events]),
         ]
-        self.paused = False
-        self.updates = 0
-        self._shown = -1
-        self._stopping = threading.Event()
-        self.tracer.start()
-        self._render(self.tracer.state())
-        self._flusher = threading.Thread(
-            target=self._flush_loop, name="sigscope-monitor", daemon=True
-        )
-        self._flusher.start()
+        self._render(self.live.feed, self.live.state)
+        self._flusher = self.live._flusher
 
     def __repr__(self) -> str:  # what a notebook shows where widgets cannot render
-        return f"<sigscope Monitor: {self.tracer.total} sends recorded>"
+        return f"<sigscope Monitor: {self.live.feed.total} sends recorded>"
+
+    @property
+    def tracer(self) -> Any:
+        """The tracer; ``.total`` / ``.errors`` are the monitor's exact counters."""
+        return _CountingTracer(self.live)
+
+    @property
+    def paused(self) -> bool:
+        return self.live.paused
 
     # -- controls (any thread may call them; only the flusher writes widget values)
     def pause(self) -> None:
         """Stop recording (sends cost nothing while paused)."""
-        self.tracer.stop()
-        self.paused = True
-        self.pause_button.disabled, self.resume_button.disabled = True, False
-        self._shown = -1
+        self.pause_button.click()
 
     def resume(self) -> None:
-        self.tracer.start()
-        self.paused = False
-        self.pause_button.disabled, self.resume_button.disabled = False, True
-        self._shown = -1
+        self.resume_button.click()
 
     def clear(self) -> None:
-        self.tracer.reset()
+        self.live.clear()
 
     def stop(self) -> None:
         """Stop recording and updating for good."""
-        self._stopping.set()
-        if self._flusher is not threading.current_thread():
-            self._flusher.join(timeout=2)  # then this thread is the only writer
-        self.tracer.stop()
-        for button in (self.pause_button, self.resume_button, self.clear_button):
-            button.disabled = True
-        self.stop_button.disabled = True
-        self._render(self.tracer.state(), stopped=True)
+        self.stop_button.click()
 
     def close(self) -> None:
         self.stop()
         super().close()
 
-    # -- the flusher
-    def _flush_loop(self) -> None:
-        while not self._stopping.wait(FLUSH_INTERVAL):
-            try:
-                state = self.tracer.state()
-                if state["version"] != self._shown:
-                    self._render(state)
-            except Exception:  # a broken comm must not kill the kernel's thread silently
-                time.sleep(1)
-
-    def _render(self, state: dict[str, Any], *, stopped: bool = False) -> None:
-        esc = html.escape
-        self._shown = state["version"]
+    def _render(self, feed: LiveFeed, state: str) -> None:
         self.updates += 1
-        status = "stopped" if stopped else ("paused" if self.paused else "recording")
+        elapsed = max(time.monotonic() - feed.started, 1e-3)
         signal_rows = "".join(
-            f"<tr><td><code>{esc(name.rpartition('.')[2])}</code></td><td>{n}</td></tr>"
-            for name, n in state["sends"]
+            f"<tr><td><code>{esc(name.rpartition('.')[2])}</code></td><td>{n}</td>"
+            f"<td>{n / elapsed:.1f}/s</td></tr>"
+            for name, n in feed.sends.most_common(12)
         )
+        calls: Counter[str] = Counter()
+        for _, names, _ in feed.runs[-5000:]:
+            calls.update(names)
         call_rows = "".join(
-            f"<tr><td><code>{esc(name)}</code></td><td>{n}</td></tr>" for name, n in state["calls"]
+            f"<tr><td><code>{esc(name)}</code></td><td>{n}</td></tr>"
+            for name, n in calls.most_common(8)
         )
         self.counters.value = (
             f"<style>{CSS}</style>"
-            f"<div class='sigscope-view'><b>{esc(status)}</b> · sends: {state['total']} · "
-            f"errors: {state['errors']} · dropped: {state['dropped']}"
-            f"<table><tr><th>signal</th><th>sends</th></tr>{signal_rows}</table>"
-            f"<table><tr><th>receiver</th><th>calls</th></tr>{call_rows}</table></div>"
+            f"<div class='sigscope-view'><b>{esc(state)}</b> · sends: {feed.total} · "
+            f"errors: {feed.failed} · dropped: {feed.dropped} "
+            f"<table><tr><th>signal</th><th>sends</th><th>rate</th></tr>{signal_rows}</table>"
+            f"<table><tr><th>receiver (recent)</th><th>calls</th></tr>{call_rows}</table></div>"
         )
         lines = []
-        for send, kwargs in reversed(state["latest"]):
-            event = tracing._freeze(send, kwargs)
+        for event in reversed(feed.latest):
             stamp = time.strftime("%H:%M:%S", time.localtime(event.started_at))
             mark = " <span class='sigscope-error'>✗</span>" if event.error else ""
             lines.append(
@@ -196,3 +150,21 @@ class Monitor(widgets.VBox):
             + ("".join(lines) or "<div class='sigscope-dim'>none yet</div>")
             + "</div>"
         )
+
+
+class _CountingTracer:
+    """The live graph's tracer, plus the counters the first Monitor's tracer had."""
+
+    def __init__(self, live: LiveGraph) -> None:
+        self._live = live
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._live.tracer, name)
+
+    @property
+    def total(self) -> int:
+        return self._live.feed.total
+
+    @property
+    def errors(self) -> int:
+        return self._live.feed.failed
