@@ -22,6 +22,7 @@ import django
 from sigscope import _compat
 from sigscope.describe import describe_callable
 from sigscope.records import (
+    BypassSite,
     DeclaredReceiver,
     Findings,
     PendingInfo,
@@ -30,6 +31,8 @@ from sigscope.records import (
 )
 from sigscope.registry import SenderIndex, find_signals, live, read_signal
 from sigscope.registry.declared import project_roots, scan_declared
+from sigscope.registry.site_match import attach_sites
+from sigscope.registry.sites import scan_sites
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -56,6 +59,9 @@ class Snapshot:
         imported_modules: Iterable[str] = (),
         taken_at: float | None = None,
         apps: Iterable[tuple[str, str]] = (),
+        bypass_sites: Iterable[BypassSite] = (),
+        project_packages: Iterable[str] | None = None,
+        urlconf: str = "",
     ) -> None:
         self.signals: tuple[SignalInfo, ...] = tuple(signals)
         self.pending: tuple[PendingInfo, ...] = tuple(pending)
@@ -70,6 +76,20 @@ class Snapshot:
         self.apps: tuple[tuple[str, str], ...] = tuple(
             sorted(apps, key=lambda a: len(a[0]), reverse=True)
         )
+        #: ``bulk_create``/``bulk_update``/``update()`` calls on live models in the source.
+        self.bypass_sites: tuple[BypassSite, ...] = tuple(bypass_sites)
+        #: Packages of the project's own apps whose source was scanned for send and bypass
+        #: sites; ``None`` when no scan ran (``scan_source=False``).
+        self.project_packages: tuple[str, ...] | None = (
+            None if project_packages is None else tuple(project_packages)
+        )
+        #: Whether the URLconf was loaded ("URLconf loaded", "URLconf not loaded"), for the
+        #: summary line; empty when not known.
+        self.urlconf = urlconf
+
+    def in_project(self, dotted: str) -> bool:
+        """Is ``dotted`` (a module or a name in one) inside one of the scanned apps?"""
+        return any(dotted.startswith(p + ".") for p in self.project_packages or ())
 
     def app_of(self, module: str | None) -> str:
         """The label of the installed app a module belongs to (else its top-level package)."""
@@ -178,16 +198,31 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def snapshot(*, scan_source: bool = True, app_registry: Any = None) -> Snapshot:
+def snapshot(
+    *, scan_source: bool = True, load_urlconf: bool = False, app_registry: Any = None
+) -> Snapshot:
     """Read every live signal, its receivers and pending lazy connects.
 
     Needs a configured Django (``django.setup()`` or :func:`sigscope.setup`).
     Reads only: nothing is imported, connected, pruned or evaluated.
     ``scan_source`` also parses the project's own apps (never importing them)
-    to find receivers declared in source but not connected.
+    to find receivers declared in source but not connected, and where signals
+    are sent and bypassed (``SignalInfo.sent_from``, ``Snapshot.bypass_sites``).
+
+    ``load_urlconf=True`` first imports the project's URLconf, as Django's
+    ``check`` command does (many projects import receiver modules from there);
+    that is the one thing that imports project code, so it is off by default.
+    The ``sigscope`` command turns it on (``--no-urlconf`` turns it off).
+    An exception from the URLconf propagates.
     """
+    from sigscope._setup import load_urlconf as load, urlconf_state
+
+    if load_urlconf:
+        load()
     with paused_gc():
-        return _snapshot(scan_source=scan_source, app_registry=app_registry)
+        snap = _snapshot(scan_source=scan_source, app_registry=app_registry)
+    snap.urlconf = urlconf_state()
+    return snap
 
 
 def _snapshot(*, scan_source: bool, app_registry: Any) -> Snapshot:
@@ -211,8 +246,13 @@ def _snapshot(*, scan_source: bool, app_registry: Any) -> Snapshot:
     signals = _add_live_facts(signals, live_lists, debug=debug)
     del live_lists
     declared: tuple[DeclaredReceiver, ...] = ()
+    bypasses: tuple[BypassSite, ...] = ()
+    packages: list[str] | None = None
     if scan_source:
-        declared = scan_declared(project_roots(_compat.app_configs(registry)))
+        roots = project_roots(_compat.app_configs(registry))
+        declared = scan_declared(roots)
+        signals, bypasses = attach_sites(signals, scan_sites(roots), registry)
+        packages = [package for _, package in roots]
     return Snapshot(
         signals,
         _pending(registry, {s.obj_id: s.name for s in signals}),
@@ -221,6 +261,8 @@ def _snapshot(*, scan_source: bool, app_registry: Any) -> Snapshot:
         apps_ready=bool(getattr(registry, "ready", False)),
         imported_modules={d.module for d in declared if d.module in sys.modules},
         apps=[(c.name, c.label) for c in _compat.app_configs(registry)],
+        bypass_sites=bypasses,
+        project_packages=packages,
     )
 
 
@@ -326,6 +368,9 @@ def filter_snapshot(
         imported_modules=snap.imported_modules,
         taken_at=snap.taken_at,
         apps=snap.apps,
+        bypass_sites=snap.bypass_sites,
+        project_packages=snap.project_packages,
+        urlconf=snap.urlconf,
     )
     result.findings = Findings(
         f

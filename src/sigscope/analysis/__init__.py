@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from sigscope import _compat
+from sigscope.analysis.sites import site_findings
 from sigscope.records import Finding, ReceiverInfo, SenderInfo
 from sigscope.safe import short_location
 
@@ -96,6 +97,7 @@ def analyse(snap: Snapshot) -> tuple[Finding, ...]:
     findings += falsy_uids(snap)
     if not _compat.HAS_ASYNC_SIGNALS:
         findings += async_on_old_django(snap)
+    findings += site_findings(snap)
     findings.sort(key=lambda f: (SEVERITY_ORDER[f.severity], f.kind, f.signal or ""))
     return tuple(findings)
 

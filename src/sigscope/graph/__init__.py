@@ -23,6 +23,9 @@ Edges
     with ``sender``, ``order`` (position in ``Signal.receivers``),
     ``dispatch_uid``, ``weak``, ``is_async``, ``dead``, ``pending``, ``stale``,
     ``debug_kept_alive``, ``finding`` (the most severe finding kind, or ``""``).
+
+Send sites (``site:<path>:<line>`` → signal, ``relation="send_site"``): see
+:mod:`sigscope.graph.sites`.
 """
 
 from __future__ import annotations
@@ -34,12 +37,13 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 
 from sigscope.analysis import SEVERITY_ORDER
+from sigscope.graph.sites import add_send_sites, send_sites_for_model
 from sigscope.records import CallableInfo, ReceiverInfo, SenderInfo
 
 if TYPE_CHECKING:
     from sigscope.snapshot import Snapshot
 
-__all__ = ["build_graph", "registered_by", "triggered_by"]
+__all__ = ["build_graph", "registered_by", "send_sites_for_model", "triggered_by"]
 
 ANY = "sender:*"
 
@@ -105,7 +109,9 @@ def build_graph(snap: Snapshot) -> nx.MultiDiGraph:
         )
         builder.signal(p.signal, "", p.signal.startswith("django."))
         builder.registration(p.signal, f"pending:{p.model}", "pending", reg, pending=True)
-    return builder.graph(django_version=snap.django_version)
+    graph = builder.graph(django_version=snap.django_version)
+    add_send_sites(graph, snap)
+    return graph
 
 
 class _Builder:
