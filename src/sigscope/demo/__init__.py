@@ -43,7 +43,7 @@ def migrate() -> None:
         return
     from django.core.management import call_command
 
-    call_command("migrate", run_syncdb=True, verbosity=0, interactive=False)
+    call_command("migrate", verbosity=0, interactive=False)  # the apps' shipped migrations
     _migrated = True
 
 

@@ -46,11 +46,18 @@ def summary_line(snap: Snapshot, findings: Sequence[Finding] | None = None) -> s
         if counts[s]
     )
     listened = sum(1 for s in snap.signals if s.receivers)
-    return (
-        f"Django {snap.django_version} · {listened} signals with receivers "
-        f"({len(snap.signals)} found) · {len(snap.receivers)} registrations · "
-        f"{len(snap.pending)} pending · {len(findings)} findings" + (f" ({parts})" if parts else "")
+    line = (
+        f"Django {snap.django_version} · {_plural(listened, 'signal')} with receivers "
+        f"({len(snap.signals)} found) · {_plural(len(snap.receivers), 'registration')} · "
+        f"{len(snap.pending)} pending · {_plural(len(findings), 'finding')}"
+        + (f" ({parts})" if parts else "")
     )
+    urlconf = getattr(snap, "urlconf", "")
+    return f"{line} · {urlconf}" if urlconf else line
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
 
 
 def format_inspect(snap: Snapshot, *, show_empty: bool = False) -> str:
