@@ -14,6 +14,7 @@ from sigscope import _compat
 
 EXPECTED_FINDINGS = {
     "bound_to_several_instances",
+    "bypasses_signals",
     "dead_receiver",
     "debug_kept_alive",
     "duplicate_any_and_specific",
@@ -21,6 +22,8 @@ EXPECTED_FINDINGS = {
     "duplicate_module_alias",
     "duplicate_rerun",
     "falsy_dispatch_uid",
+    "never_received",
+    "never_sent",
     "not_connected",
     "pending_unresolved",
     "stale_reload",

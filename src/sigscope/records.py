@@ -19,6 +19,7 @@ from typing import Any
 
 __all__ = [
     "BypassEvent",
+    "BypassSite",
     "CallableInfo",
     "DeclaredReceiver",
     "ErrorInfo",
@@ -27,7 +28,6 @@ __all__ = [
     "OnCommitCallback",
     "PendingInfo",
     "ReceiverCall",
-    "BypassSite",
     "ReceiverInfo",
     "SendEvent",
     "SendSite",

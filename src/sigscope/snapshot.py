@@ -215,7 +215,8 @@ def snapshot(
     The ``sigscope`` command turns it on (``--no-urlconf`` turns it off).
     An exception from the URLconf propagates.
     """
-    from sigscope._setup import load_urlconf as load, urlconf_state
+    from sigscope._setup import load_urlconf as load
+    from sigscope._setup import urlconf_state
 
     if load_urlconf:
         load()

@@ -107,7 +107,10 @@ def _never_received(s: SignalInfo) -> Finding:
 
 def bypassed_signals(snap: Snapshot) -> list[Finding]:
     """``bypasses_signals`` for each bypass site on a model with its own save receivers."""
-    save = [s for s in snap.signals if s.name in _SAVE_SIGNALS]
+    save = sorted(  # pre_save's receivers first: the order a save runs them in
+        (s for s in snap.signals if s.name in _SAVE_SIGNALS),
+        key=lambda s: _SAVE_SIGNALS.index(s.name),
+    )
     found = []
     for site in snap.bypass_sites:
         own = [

@@ -61,7 +61,9 @@ def _suggest(word: str, known: Iterable[str]) -> str:
 def check_filters(snap: Snapshot, *, signals: Sequence[str], apps: Sequence[str]) -> None:
     """Every ``--signal`` names a signal of the snapshot, every ``--app`` an installed app
     (label or module) or the module of a receiver; else a "did you mean" error."""
-    names = {n for s in snap.signals for n in (s.name, *s.aliases)} | {p.signal for p in snap.pending}
+    names = {n for s in snap.signals for n in (s.name, *s.aliases)} | {
+        p.signal for p in snap.pending
+    }
     shorts = {n.rpartition(".")[2] for n in names}
     for wanted in signals:
         if wanted not in names and wanted not in shorts:

@@ -21,10 +21,10 @@ from sigscope.views.text import format_findings, format_github, format_inspect, 
 __all__ = [
     "UsageError",
     "add_check_options",
-    "check_output_path",
     "add_common_options",
     "add_inspect_options",
     "check",
+    "check_output_path",
     "inspect",
 ]
 

@@ -28,7 +28,7 @@ from functools import lru_cache
 
 from sigscope.registry.declared import DEFAULT_EXCLUDE, _python_files
 
-__all__ = ["BYPASS_METHODS", "FileSites", "RawBypass", "RawSend", "SEND_METHODS", "scan_sites"]
+__all__ = ["BYPASS_METHODS", "SEND_METHODS", "FileSites", "RawBypass", "RawSend", "scan_sites"]
 
 SEND_METHODS = frozenset({"send", "send_robust", "asend", "asend_robust"})
 #: ``QuerySet`` methods that save rows without sending ``pre_save``/``post_save``.
@@ -157,7 +157,9 @@ def _imports(tree: ast.Module, package: str) -> dict[str, str]:
                 continue
             for alias in node.names:
                 if alias.name != "*":
-                    names[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
+                    names[alias.asname or alias.name] = (
+                        f"{base}.{alias.name}" if base else alias.name
+                    )
     return names
 
 
