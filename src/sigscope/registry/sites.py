@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -55,6 +56,14 @@ _CHAIN_METHODS = frozenset(
         "get_queryset",
     }
 )
+
+
+#: Calls the visitor could record; a file with none is not parsed.  ``.update(`` is common
+#: (``dict.update``), so it only counts in a file that mentions a manager (``objects``,
+#: ``_default_manager``): a custom manager's ``update()`` in a file that never writes
+#: ``objects`` or ``manager`` is not looked for.
+_SEND_OR_BULK = re.compile(rb"\.(?:a?send(?:_robust)?|bulk_create|bulk_update)\s*\(")
+_UPDATE = re.compile(rb"\.update\s*\(")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +136,7 @@ def scan_file(path: str, module: str) -> FileSites:
             raw = handle.read()
     except OSError:
         return empty
-    if b"send" not in raw and b"bulk_" not in raw and b"update(" not in raw:
+    if not _is_candidate(raw):  # most files: no parse at all
         return empty
     try:
         source = raw.decode("utf-8")
@@ -138,6 +147,12 @@ def scan_file(path: str, module: str) -> FileSites:
     visitor = _Visitor(module, _imports(tree, package), source)
     visitor.visit(tree)
     return FileSites(path, module, tuple(visitor.sends), tuple(visitor.bypasses))
+
+
+def _is_candidate(raw: bytes) -> bool:
+    if _SEND_OR_BULK.search(raw):
+        return True
+    return (b"objects" in raw or b"manager" in raw) and _UPDATE.search(raw) is not None
 
 
 def _imports(tree: ast.Module, package: str) -> dict[str, str]:
@@ -190,6 +205,7 @@ class _Visitor(ast.NodeVisitor):
 
     def __init__(self, module: str, imports: dict[str, str], source: str) -> None:
         self.module, self.imports, self.source = module, imports, source
+        self._lines: list[str] | None = None
         self.stack: list[tuple[str, str]] = []  # ("class" | "def", name)
         self.sends: list[RawSend] = []
         self.bypasses: list[RawBypass] = []
@@ -247,9 +263,7 @@ class _Visitor(ast.NodeVisitor):
         sender = next((kw.value for kw in node.keywords if kw.arg == "sender"), None)
         if sender is None and node.args and not isinstance(node.args[0], ast.Starred):
             sender = node.args[0]
-        text = None
-        if sender is not None:
-            text = ast.get_source_segment(self.source, sender) or ast.unparse(sender)
+        text = self.segment(sender) if sender is not None else None
         self.sends.append(
             RawSend(
                 line=node.lineno,
@@ -260,6 +274,20 @@ class _Visitor(ast.NodeVisitor):
                 sender_target=self.resolve(sender) if sender is not None else None,
             )
         )
+
+    def segment(self, node: ast.expr) -> str:
+        """The source text of ``node`` (``ast.get_source_segment`` splits the whole file on
+        every call: quadratic on a file with many sends)."""
+        if self._lines is None:
+            self._lines = self.source.split("\n")
+        first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
+        start, end = node.col_offset, node.end_col_offset
+        if end is None or last >= len(self._lines):
+            return ast.unparse(node)
+        lines = [line.encode() for line in self._lines[first : last + 1]]  # offsets are UTF-8
+        lines[-1] = lines[-1][:end]
+        lines[0] = lines[0][start:]
+        return b"\n".join(lines).decode(errors="replace")
 
     def _bypass(self, node: ast.Call, func: ast.Attribute) -> None:
         value = func.value
