@@ -123,11 +123,15 @@ def _manage(*args: str, db: str, timeout: float = 120) -> subprocess.CompletedPr
 
 
 def test_demo_ships_its_migrations_as_packages():
-    import setuptools
+    import importlib.util
 
-    # what pyproject's [tool.setuptools.packages.find] where=["src"] installs
-    packages = setuptools.find_packages(os.path.join(os.path.dirname(__file__), "..", "src"))
-    assert {"sigscope.demo.shop.migrations", "sigscope.demo.blog.migrations"} <= set(packages)
+    # pyproject's [tool.setuptools.packages.find] installs every package under src/:
+    # each migrations directory must be one (an __init__.py), with its migration module
+    for app in ("shop", "blog"):
+        spec = importlib.util.find_spec(f"sigscope.demo.{app}.migrations")
+        assert spec is not None and spec.origin and spec.origin.endswith("__init__.py")
+        directory = os.path.dirname(spec.origin)
+        assert os.path.isfile(os.path.join(directory, "0001_initial.py"))
 
 
 def test_demo_check_migrate_and_makemigrations_work(tmp_path):
