@@ -316,3 +316,10 @@ def test_manage_py_sigscope_trace_runs_a_script(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "▸ order_shipped(shop.Order)" in result.stderr
     assert "sends recorded" in result.stderr
+
+
+def test_trace_demo_checks_its_filters_before_tracing(tmp_path):
+    result = run("trace", "--demo", "--signal", "order_shiped", cwd=str(tmp_path))
+    assert "--signal order_shiped: no such signal; did you mean 'order_shipped'" in (
+        _one_line_error(result)
+    )

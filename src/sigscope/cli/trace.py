@@ -51,6 +51,7 @@ def run(options: argparse.Namespace) -> int:
         import sigscope.demo
 
         sigscope.demo.migrate()  # the tables first: the trace is the scenario's, not migrate's
+    _check_filters(options)
     tracer = Tracer(max_events=options.max_events, signals=options.signal, apps=options.app)
     out: TextIO = sys.stdout if options.demo else sys.stderr
     tracer.start()
@@ -60,6 +61,19 @@ def run(options: argparse.Namespace) -> int:
         tracer.stop()
     _report(tracer, options, out)
     return code
+
+
+def _check_filters(options: argparse.Namespace) -> None:
+    """Unknown ``--signal``/``--app`` names, when Django is set up before the program runs
+    (``--demo``, ``manage.py sigscope trace``); a script sets Django up itself, later."""
+    from django.apps import apps
+
+    if not (options.signal or options.app) or not apps.ready:
+        return
+    from sigscope.cli.checks import check_filters
+    from sigscope.snapshot import snapshot
+
+    check_filters(snapshot(scan_source=False), signals=options.signal, apps=options.app)
 
 
 def _run_demo() -> int:
