@@ -67,6 +67,14 @@ def test_every_spelling_of_a_send_is_found_with_its_sender(project):
     assert {s.file for s in _signal(snap, "invoice_paid")} == {SERVICES}
 
 
+def test_a_signal_subclass_sending_its_own_way_is_found(project):
+    snap, _, _ = project  # pretix's PluginSignal.send_chained
+    assert _sites(snap, "invoice_rendered") == [
+        (59, "render", "send_chained", "Invoice", "billing.Invoice")
+    ]
+    assert not any(f.signal == "billing.signals.invoice_rendered" for f in snap.findings)
+
+
 def test_class_attribute_signals_are_found_through_self_and_the_class(project):
     snap, _, _ = project
     sites = snap.signal("billing.signals.Hooks.changed").sent_from
@@ -157,7 +165,8 @@ def test_graph_has_send_site_nodes_pointing_at_their_signal(project):
     edge = graph.edges[node, "signal:billing.signals.invoice_paid", "billing.signals.invoice_paid"]
     assert edge["relation"] == "send_site" and edge["sender_model"] == "billing.Invoice"
     assert send_sites_for_model(graph, "billing.Invoice") == [
-        ("billing.signals.invoice_paid", "billing.receivers.thank_customer")
+        ("billing.signals.invoice_paid", "billing.receivers.thank_customer"),
+        ("billing.signals.invoice_rendered", "billing.receivers.add_footer"),
     ]  # invoice_exported is sent with Invoice too, but nothing receives it
     assert send_sites_for_model(graph, "billing.Payment") == []
 

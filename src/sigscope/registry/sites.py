@@ -31,38 +31,21 @@ from sigscope.registry.declared import DEFAULT_EXCLUDE, _python_files
 
 __all__ = ["BYPASS_METHODS", "SEND_METHODS", "FileSites", "RawBypass", "RawSend", "scan_sites"]
 
-SEND_METHODS = frozenset({"send", "send_robust", "asend", "asend_robust"})
+#: Django's four, and ``send_chained`` of pretix's ``PluginSignal`` (a ``Signal`` subclass).
+SEND_METHODS = frozenset({"send", "send_robust", "asend", "asend_robust", "send_chained"})
 #: ``QuerySet`` methods that save rows without sending ``pre_save``/``post_save``.
 BYPASS_METHODS = frozenset({"bulk_create", "bulk_update", "update"})
 #: ``QuerySet`` methods that return a queryset, so ``Model.objects.filter(...).update()``
 #: is followed back to ``Model``.
-_CHAIN_METHODS = frozenset(
-    {
-        "all",
-        "filter",
-        "exclude",
-        "order_by",
-        "using",
-        "select_related",
-        "prefetch_related",
-        "select_for_update",
-        "only",
-        "defer",
-        "annotate",
-        "alias",
-        "distinct",
-        "reverse",
-        "none",
-        "get_queryset",
-    }
-)
+_CHAINED = "all filter exclude order_by using select_related prefetch_related select_for_update"
+_CHAIN_METHODS = frozenset(f"{_CHAINED} only defer annotate alias distinct reverse none".split())
 
 
 #: Calls the visitor could record; a file with none is not parsed.  ``.update(`` is common
 #: (``dict.update``), so it only counts in a file that mentions a manager (``objects``,
 #: ``_default_manager``): a custom manager's ``update()`` in a file that never writes
 #: ``objects`` or ``manager`` is not looked for.
-_SEND_OR_BULK = re.compile(rb"\.(?:a?send(?:_robust)?|bulk_create|bulk_update)\s*\(")
+_SEND_OR_BULK = re.compile(rb"\.(?:a?send(?:_robust|_chained)?|bulk_create|bulk_update)\s*\(")
 _UPDATE = re.compile(rb"\.update\s*\(")
 
 
