@@ -38,7 +38,8 @@ BYPASS_METHODS = frozenset({"bulk_create", "bulk_update", "update"})
 #: ``QuerySet`` methods that return a queryset, so ``Model.objects.filter(...).update()``
 #: is followed back to ``Model``.
 _CHAINED = "all filter exclude order_by using select_related prefetch_related select_for_update"
-_CHAIN_METHODS = frozenset(f"{_CHAINED} only defer annotate alias distinct reverse none".split())
+_CHAINED += " only defer annotate alias distinct reverse none get_queryset"
+_CHAIN_METHODS = frozenset(_CHAINED.split())
 
 
 #: Calls the visitor could record; a file with none is not parsed.  ``.update(`` is common
