@@ -77,11 +77,15 @@ def setup_django(settings: str | None, pythonpath: str | None) -> None:
 def _setup_failure(exc: Exception, settings: str) -> str:
     from sigscope.cli.checks import one_line, ready_failure
 
-    if isinstance(exc, ModuleNotFoundError):
-        if exc.name and settings.startswith(exc.name):
-            return f"cannot import settings module {settings!r}: {exc}"
+    missing = isinstance(exc, ModuleNotFoundError)
+    if missing and exc.name and settings.startswith(exc.name):
+        return f"cannot import settings module {settings!r}: {exc}"
+    in_ready = ready_failure(exc)
+    if in_ready:
+        return in_ready
+    if missing:
         return f"an installed app failed to import: {exc}"
-    return ready_failure(exc) or f"Django setup failed: {one_line(exc)}"
+    return f"Django setup failed: {one_line(exc)}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
