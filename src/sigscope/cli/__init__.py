@@ -78,7 +78,8 @@ def _setup_failure(exc: Exception, settings: str) -> str:
     from sigscope.cli.checks import one_line, ready_failure
 
     missing = isinstance(exc, ModuleNotFoundError)
-    if missing and exc.name and settings.startswith(exc.name):
+    name = getattr(exc, "name", None) if missing else None
+    if name and settings.startswith(name):
         return f"cannot import settings module {settings!r}: {exc}"
     in_ready = ready_failure(exc)
     if in_ready:
