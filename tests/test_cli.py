@@ -323,3 +323,20 @@ def test_trace_demo_checks_its_filters_before_tracing(tmp_path):
     assert "--signal order_shiped: no such signal; did you mean 'order_shipped'" in (
         _one_line_error(result)
     )
+
+
+def test_a_missing_module_imported_by_ready_names_the_app(tmp_path):
+    (tmp_path / "missing_settings.py").write_text(
+        "SECRET_KEY = 'x'\nINSTALLED_APPS = ['django.contrib.contenttypes', 'lonely']\n"
+    )
+    (tmp_path / "lonely").mkdir()
+    (tmp_path / "lonely" / "__init__.py").write_text("")
+    (tmp_path / "lonely" / "apps.py").write_text(
+        "from django.apps import AppConfig\n\n\nclass LonelyConfig(AppConfig):\n"
+        "    name = 'lonely'\n\n    def ready(self):\n        import lonely_receivers\n"
+    )
+    error = _one_line_error(
+        run("check", "--settings", "missing_settings", "--pythonpath", str(tmp_path))
+    )
+    assert "app 'lonely': LonelyConfig.ready() failed at " in error
+    assert "lonely/apps.py:8: ModuleNotFoundError: No module named 'lonely_receivers'" in error
