@@ -19,6 +19,7 @@ from sigscope.registry.sites import scan_file, scan_sites
 
 PROJECT = os.path.join(os.path.dirname(__file__), "fixtures", "sites_project")
 SERVICES = os.path.join(PROJECT, "billing", "services.py")
+UNUSED = os.path.join(PROJECT, "billing", "unused.py")
 
 
 def _in_project(code: str) -> subprocess.CompletedProcess:
@@ -40,7 +41,11 @@ def project():
         """
         import pickle, sys
         from sigscope.graph.export import to_dict
+        sigscope.snapshot(scan_source=False)  # sigscope's own modules loaded
+        before = set(sys.modules)
         snap = sigscope.snapshot()
+        assert set(sys.modules) == before, set(sys.modules) ^ before  # the scan imports nothing
+        assert "billing.unused" not in sys.modules
         sys.stdout.buffer.write(pickle.dumps((snap, to_dict(snap), snap.graph)))
         """
     )
@@ -49,7 +54,12 @@ def project():
 
 
 def _sites(snap, short):
-    return [(s.line, s.function, s.method, s.sender, s.sender_model) for s in _signal(snap, short)]
+    """The send sites of one signal in services.py."""
+    return [
+        (s.line, s.function, s.method, s.sender, s.sender_model)
+        for s in _signal(snap, short)
+        if s.file == SERVICES
+    ]
 
 
 def _signal(snap, short):
@@ -64,7 +74,13 @@ def test_every_spelling_of_a_send_is_found_with_its_sender(project):
         (22, "pay_later", "asend", '"billing"', None),
         (30, "pay_all", "asend_robust", "Invoice", "billing.Invoice"),
     ]
-    assert {s.file for s in _signal(snap, "invoice_paid")} == {SERVICES}
+    assert {s.file for s in _signal(snap, "invoice_paid")} == {SERVICES, UNUSED}
+
+
+def test_a_module_nobody_imports_is_scanned_not_imported(project):
+    snap, _, _ = project  # (the fixture asserts billing.unused stays out of sys.modules)
+    [site] = [s for s in _signal(snap, "invoice_paid") if s.file == UNUSED]
+    assert (site.line, site.function, site.sender) == (7, "legacy_pay", "None")
 
 
 def test_a_signal_subclass_sending_its_own_way_is_found(project):
