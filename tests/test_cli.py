@@ -340,3 +340,14 @@ def test_a_missing_module_imported_by_ready_names_the_app(tmp_path):
     )
     assert "app 'lonely': LonelyConfig.ready() failed at " in error
     assert "lonely/apps.py:8: ModuleNotFoundError: No module named 'lonely_receivers'" in error
+
+
+def test_inspect_text_says_where_each_signal_is_sent_from():
+    result = run("inspect", "--settings", DEMO, "--signal", "order_placed")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    header = lines.index(next(line for line in lines if line.startswith("sigscope.demo.shop.")))
+    assert lines[header + 1].startswith("  sent from ")
+    assert lines[header + 1].endswith(
+        "shop/services.py:14 in place_order (send_robust, sender=Order)"
+    )

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from sigscope.records import Finding, ReceiverInfo
+from sigscope.records import Finding, ReceiverInfo, SendSite
 from sigscope.safe import short_location, short_path
 
 if TYPE_CHECKING:
@@ -70,6 +70,7 @@ def format_inspect(snap: Snapshot, *, show_empty: bool = False) -> str:
         kind = signal.class_name.rpartition(".")[2]
         count = len(signal.receivers)
         lines.append(f"{signal.name}  ({kind}, {count} receiver{'s' if count != 1 else ''})")
+        lines += _sent_from(signal.sent_from)
         by_sender: dict[str, list[ReceiverInfo]] = {}
         for r in signal.receivers:
             by_sender.setdefault(str(r.sender), []).append(r)
@@ -89,6 +90,18 @@ def format_inspect(snap: Snapshot, *, show_empty: bool = False) -> str:
             lines.append(f"  {p.signal} ← {p.model!r}: {p.receiver.name}  ({state})")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _sent_from(sites: Sequence[SendSite], limit: int = 5) -> list[str]:
+    """``  sent from shop/services.py:14 in place_order (send_robust, sender=Order)``."""
+    lines = [
+        f"  sent from {short_location(f'{s.file}:{s.line}')} in {s.function} "
+        f"({s.method}, sender={s.sender})"
+        for s in sites[:limit]
+    ]
+    if len(sites) > limit:
+        lines.append(f"  sent from {len(sites) - limit} more places")
+    return lines
 
 
 def format_findings(findings: Iterable[Finding]) -> str:
