@@ -227,6 +227,14 @@ def test_relative_imports_resolve_from_the_package(tmp_path):
     assert [s.target for s in views.sends] == ["shop.sub.hooks.b", "shop.signals.c"]
 
 
+def test_a_coding_cookie_is_honoured(tmp_path):
+    (tmp_path / "latin.py").write_bytes(
+        b"# -*- coding: latin-1 -*-\n# caf\xe9\nfrom x import sig\nsig.send(sender='caf\xe9')\n"
+    )
+    [found] = scan_sites([(str(tmp_path), "pkg")])
+    assert [(s.line, s.sender) for s in found.sends] == [(4, "'café'")]
+
+
 def test_files_that_do_not_parse_or_decode_have_no_sites(tmp_path):
     (tmp_path / "broken.py").write_text("def f(:\n    sig.send(None)\n")
     (tmp_path / "latin.py").write_bytes(b"# \xe9\nsig.send(None)\n")

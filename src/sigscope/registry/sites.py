@@ -21,8 +21,10 @@ Files are cached by (path, mtime, size), as the declared-receiver scan is.
 from __future__ import annotations
 
 import ast
+import io
 import os
 import re
+import tokenize
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -123,9 +125,10 @@ def scan_file(path: str, module: str) -> FileSites:
     if not _is_candidate(raw):  # most files: no parse at all
         return empty
     try:
-        source = raw.decode("utf-8")
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)  # a coding cookie
+        source = raw.decode(encoding)
         tree = ast.parse(source, filename=path)
-    except (SyntaxError, ValueError):  # UnicodeDecodeError is a ValueError
+    except (SyntaxError, ValueError, LookupError):  # UnicodeDecodeError is a ValueError
         return empty
     package = module if os.path.basename(path) == "__init__.py" else module.rpartition(".")[0]
     visitor = _Visitor(module, _imports(tree, package), source)
