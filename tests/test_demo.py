@@ -14,6 +14,7 @@ from sigscope import _compat
 
 EXPECTED_FINDINGS = {
     "bound_to_several_instances",
+    "bypasses_signals",
     "dead_receiver",
     "debug_kept_alive",
     "duplicate_any_and_specific",
@@ -21,6 +22,8 @@ EXPECTED_FINDINGS = {
     "duplicate_module_alias",
     "duplicate_rerun",
     "falsy_dispatch_uid",
+    "never_received",
+    "never_sent",
     "not_connected",
     "pending_unresolved",
     "stale_reload",
@@ -103,3 +106,103 @@ def test_scenario_runs_in_a_fresh_process_and_the_receivers_do_their_work():
     assert facts["status"] == "shipped" and facts["orders"] == 2 and facts["updated"]
     # the dead receiver never runs, only the live one does
     assert [r.split(" at ")[0] for r in facts["published"]] == ["<function remember_activity"]
+
+
+# --- the demo as a Django project (issue 9) --------------------------------------------
+
+
+def _manage(*args: str, db: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "sigscope.demo.settings", "SIGSCOPE_DEMO_DB": db}
+    return subprocess.run(
+        [sys.executable, "-m", "sigscope.demo.manage", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
+
+
+def test_demo_ships_its_migrations_as_packages():
+    import importlib.util
+
+    # pyproject's [tool.setuptools.packages.find] installs every package under src/:
+    # each migrations directory must be one (an __init__.py), with its migration module
+    for app in ("shop", "blog"):
+        spec = importlib.util.find_spec(f"sigscope.demo.{app}.migrations")
+        assert spec is not None and spec.origin and spec.origin.endswith("__init__.py")
+        directory = os.path.dirname(spec.origin)
+        assert os.path.isfile(os.path.join(directory, "0001_initial.py"))
+
+
+def test_demo_check_migrate_and_makemigrations_work(tmp_path):
+    db = str(tmp_path / "demo.sqlite3")
+    check = _manage("check", db=db)
+    assert check.returncode == 0, check.stderr
+    assert "System check identified no issues (1 silenced)." in check.stdout
+    migrate = _manage("migrate", db=db)
+    assert migrate.returncode == 0, migrate.stderr
+    assert "Applying shop.0001_initial... OK" in migrate.stdout
+    assert "Applying blog.0001_initial... OK" in migrate.stdout
+    assert _manage("makemigrations", "--check", "--dry-run", db=db).returncode == 0
+    # Django's check is silenced for the deliberate typo; sigscope still reports it
+    sigscope_check = _manage("sigscope", "check", "--format", "json", db=db)
+    kinds = {f["kind"] for f in json.loads(sigscope_check.stdout)["findings"]}
+    assert "pending_unresolved" in kinds
+
+
+def test_demo_runserver_serves_a_page(tmp_path):
+    import socket
+    import time
+    import urllib.request
+
+    db = str(tmp_path / "demo.sqlite3")
+    assert _manage("migrate", db=db).returncode == 0
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "sigscope.demo.settings", "SIGSCOPE_DEMO_DB": db}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sigscope.demo.manage",
+            "runserver",
+            "--noreload",
+            f"127.0.0.1:{port}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    try:
+        deadline, body = time.monotonic() + 60, None
+        while body is None and time.monotonic() < deadline and server.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/orders/", timeout=2) as r:
+                    body = r.read().decode()
+            except OSError:
+                time.sleep(0.1)  # polling for the server to listen, bounded by the deadline
+        assert body is not None, server.stdout.read().decode() if server.poll() is not None else ""
+        assert body.endswith(" orders\n")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        server.stdout.close()
+
+
+def test_trace_demo_traces_the_scenario_not_the_migrations(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    result = subprocess.run(
+        [sys.executable, "-m", "sigscope.cli", "trace", "--demo"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(tmp_path),
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "▸ post_save(shop.Order)" in result.stdout  # --demo prints to stdout
+    assert "migrations.Migration" not in result.stdout
+    assert "pre_migrate" not in result.stdout and "post_migrate" not in result.stdout
+    first = result.stdout.splitlines()[1]
+    assert first.startswith("▸ post_save(shop.Customer)")  # the scenario's first save

@@ -771,6 +771,40 @@ cell), skip `setup()`. The IPython extension adds magics:""",
     (
         "md",
         """\
+## Where signals are sent, and where saves skip them
+
+The source scan (it parses your apps, never imports them) also finds every
+`signal.send(...)`/`send_robust`/`asend`/`asend_robust` call, with the `sender=` as written,
+and every `bulk_create()`, `bulk_update()` and `QuerySet.update()` on a model. Real projects
+often import receiver modules from the URLconf: `load_urlconf=True` loads it first, as
+Django's `check` does (the `sigscope` command always does, unless `--no-urlconf`).""",
+    ),
+    (
+        "code",
+        """\
+snap = sigscope.snapshot(load_urlconf=True)
+for signal in snap.signals:
+    for site in signal.sent_from:
+        print(f"{signal.name.rpartition('.')[2]:<15} {site.method:<12} sender={site.sender!s:<6}"
+              f" in {site.function} ({site.file.rpartition('/')[2]}:{site.line})")""",
+    ),
+    (
+        "md",
+        """\
+Three notes come from these sites: a project signal with receivers that nothing sends
+(`never_sent`), a signal sent that nothing receives (`never_received`), and a bulk write on a
+model with save receivers, which will not run for those rows (`bypasses_signals`).""",
+    ),
+    (
+        "code",
+        """\
+for f in snap.findings:
+    if f.kind in ("never_sent", "never_received", "bypasses_signals"):
+        print(f"{f.kind}: {f.message}\\n  fix: {f.fix}\\n")""",
+    ),
+    (
+        "md",
+        """\
 `%sigscope inspect --app shop`, `%sigscope monitor`, `%sigscope trace order.save()` and the cell
 magic `%%sigscope_trace` show the widgets.
 

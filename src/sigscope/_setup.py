@@ -7,7 +7,7 @@ import os
 import sys
 import warnings
 
-__all__ = ["setup"]
+__all__ = ["load_urlconf", "setup", "urlconf_state"]
 
 ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
 
@@ -57,3 +57,32 @@ def setup(
         )
     if not apps.ready:
         django.setup()
+
+
+def _root_urlconf() -> object:
+    from django.conf import settings
+
+    return getattr(settings, "ROOT_URLCONF", None) if settings.configured else None
+
+
+def load_urlconf() -> None:
+    """Import the project's URLconf (and the modules it includes), as Django's checks do.
+
+    ``django.core.checks.urls`` resolves ``get_resolver().url_patterns``; real projects
+    import receiver modules from their URLconf, so a snapshot taken without it misses
+    them.  Does nothing without ``ROOT_URLCONF``; an exception from the URLconf propagates.
+    """
+    if not _root_urlconf():
+        return
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018  (the property imports the URLconf)
+
+
+def urlconf_state() -> str:
+    """``"URLconf loaded"``, ``"URLconf not loaded"`` or ``"no ROOT_URLCONF"`` (for summaries)."""
+    root = _root_urlconf()
+    if not root:
+        return "no ROOT_URLCONF"
+    loaded = not isinstance(root, str) or root in sys.modules
+    return "URLconf loaded" if loaded else "URLconf not loaded"

@@ -20,6 +20,7 @@ from typing import Any
 __all__ = [
     "AppInfo",
     "BypassEvent",
+    "BypassSite",
     "CallableInfo",
     "DeclaredReceiver",
     "ErrorInfo",
@@ -32,6 +33,7 @@ __all__ = [
     "ReceiverInfo",
     "ScanError",
     "SendEvent",
+    "SendSite",
     "SenderInfo",
     "SignalInfo",
     "UnheardSends",
@@ -146,11 +148,48 @@ class SignalInfo:
     is_builtin: bool
     aliases: tuple[str, ...]
     receivers: tuple[ReceiverInfo, ...]
+    #: Where the project's source sends it (a static scan; empty without one).
+    sent_from: tuple[SendSite, ...] = ()
 
     @property
     def app(self) -> str:
         """The top package of the module that defines the signal."""
         return self.name.split(".", 1)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class SendSite:
+    """A ``signal.send(...)`` (``send_robust``/``asend``/``asend_robust``) call in source.
+
+    Found by a static scan: nothing is imported to find it.
+    """
+
+    file: str
+    line: int
+    #: The enclosing function's qualified name (``OrderService.place``), or ``<module>``.
+    function: str
+    #: ``send``, ``send_robust``, ``asend`` or ``asend_robust``.
+    method: str
+    #: The ``sender`` argument as written (``Order``, ``self.__class__``), or ``None``.
+    sender: str | None
+    #: The model label the sender expression names (``shop.Order``), when the scan can tell.
+    sender_model: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BypassSite:
+    """A ``bulk_create``/``bulk_update``/``QuerySet.update()`` call in source on a model.
+
+    Found by a static scan: ``model`` is the label of the live model the call resolves to.
+    """
+
+    file: str
+    line: int
+    #: The enclosing function's qualified name, or ``<module>``.
+    function: str
+    #: ``bulk_create``, ``bulk_update`` or ``update``.
+    operation: str
+    model: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from sigscope import _compat
 from sigscope.describe import Memo
 from sigscope.records import (
     AppInfo,
+    BypassSite,
     DeclaredReceiver,
     Findings,
     ModelInfo,
@@ -35,6 +36,8 @@ from sigscope.registry.collect import add_live_facts, read_pending
 from sigscope.registry.declared import project_roots, scan_project
 from sigscope.registry.declared_match import match_declared
 from sigscope.registry.models import read_apps, read_models
+from sigscope.registry.site_match import attach_sites
+from sigscope.registry.sites import scan_sites
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -65,6 +68,9 @@ class Snapshot:
         models: Iterable[ModelInfo] = (),
         scan_errors: Iterable[ScanError] = (),
         include_builtin: bool = False,
+        bypass_sites: Iterable[BypassSite] = (),
+        project_packages: Iterable[str] | None = None,
+        urlconf: str = "",
     ) -> None:
         self.signals: tuple[SignalInfo, ...] = tuple(signals)
         self.pending: tuple[PendingInfo, ...] = tuple(pending)
@@ -87,6 +93,20 @@ class Snapshot:
         self.scan_errors: tuple[ScanError, ...] = tuple(scan_errors)
         #: Findings about Django's own receivers are kept.
         self.include_builtin = include_builtin
+        #: ``bulk_create``/``bulk_update``/``update()`` calls on live models in the source.
+        self.bypass_sites: tuple[BypassSite, ...] = tuple(bypass_sites)
+        #: Packages of the project's own apps whose source was scanned for send and bypass
+        #: sites; ``None`` when no scan ran (``scan_source=False``).
+        self.project_packages: tuple[str, ...] | None = (
+            None if project_packages is None else tuple(project_packages)
+        )
+        #: Whether the URLconf was loaded ("URLconf loaded", "URLconf not loaded"), for the
+        #: summary line; empty when not known.
+        self.urlconf = urlconf
+
+    def in_project(self, dotted: str) -> bool:
+        """Is ``dotted`` (a module or a name in one) inside one of the scanned apps?"""
+        return any(dotted.startswith(p + ".") for p in self.project_packages or ())
 
     def app_of(self, module: str | None) -> str:
         """The label of the installed app a module belongs to (else its top-level package)."""
@@ -196,21 +216,40 @@ def paused_gc() -> Iterator[None]:
 
 
 def snapshot(
-    *, scan_source: bool = True, app_registry: Any = None, include_builtin: bool = False
+    *,
+    scan_source: bool = True,
+    load_urlconf: bool = False,
+    app_registry: Any = None,
+    include_builtin: bool = False,
 ) -> Snapshot:
     """Read every live signal, its receivers and pending lazy connects.
 
     Needs a configured Django (``django.setup()`` or :func:`sigscope.setup`).
     Reads only: nothing is imported, connected, pruned or evaluated.
     ``scan_source`` also parses the project's own apps (never importing them)
-    to find receivers declared in source but not connected, and where each
-    registration was connected.  ``include_builtin`` keeps findings about
-    Django's own receivers (left out by default: they are not yours to fix).
+    to find receivers declared in source but not connected, where each
+    registration was connected, and where signals are sent and bypassed
+    (``SignalInfo.sent_from``, ``Snapshot.bypass_sites``).  ``include_builtin``
+    keeps findings about Django's own receivers (left out by default: they are
+    not yours to fix).
+
+    ``load_urlconf=True`` first imports the project's URLconf, as Django's
+    ``check`` command does (many projects import receiver modules from there);
+    that is the one thing that imports project code, so it is off by default.
+    The ``sigscope`` command turns it on (``--no-urlconf`` turns it off).
+    An exception from the URLconf propagates.
     """
+    from sigscope._setup import load_urlconf as load
+    from sigscope._setup import urlconf_state
+
+    if load_urlconf:
+        load()
     with paused_gc():
-        return _snapshot(
+        snap = _snapshot(
             scan_source=scan_source, app_registry=app_registry, include_builtin=include_builtin
         )
+    snap.urlconf = urlconf_state()
+    return snap
 
 
 def _snapshot(*, scan_source: bool, app_registry: Any, include_builtin: bool) -> Snapshot:
@@ -240,9 +279,13 @@ def _snapshot(*, scan_source: bool, app_registry: Any, include_builtin: bool) ->
     pending = read_pending(registry, {s.obj_id: s.name for s in signals})
     declared: tuple[DeclaredReceiver, ...] = ()
     errors: tuple[ScanError, ...] = ()
+    bypasses: tuple[BypassSite, ...] = ()
+    packages: list[str] | None = None
     if scan_source:
         declared, errors = scan_project(roots)
         signals, pending = match_declared(signals, pending, declared)
+        signals, bypasses = attach_sites(signals, scan_sites(roots), registry)
+        packages = [package for _, package in roots]
     return Snapshot(
         signals,
         pending,
@@ -255,6 +298,8 @@ def _snapshot(*, scan_source: bool, app_registry: Any, include_builtin: bool) ->
         models=read_models(registry),
         scan_errors=errors,
         include_builtin=include_builtin,
+        bypass_sites=bypasses,
+        project_packages=packages,
     )
 
 
@@ -303,6 +348,9 @@ def filter_snapshot(
         models=snap.models,
         scan_errors=snap.scan_errors,
         include_builtin=snap.include_builtin,
+        bypass_sites=snap.bypass_sites,
+        project_packages=snap.project_packages,
+        urlconf=snap.urlconf,
     )
     result.findings = Findings(
         f

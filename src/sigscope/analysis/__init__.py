@@ -22,10 +22,13 @@ falsy_dispatch_uid             warning   ``dispatch_uid=""``/``0`` is ignored
 async_receiver_unsupported     error     an ``async def`` receiver on Django < 5.0
 abstract_sender                warning   connected for an abstract model: never runs
 sender_not_inherited           note      a model's proxies/MTI children are not covered
+never_sent                     note      a custom signal with receivers is never sent
+never_received                 note      a custom signal is sent but nobody receives it
+bypasses_signals               note      ``bulk_create``/``update()`` skips save receivers
 =============================  ========  ==========================================
 
 One module per family: ``duplicates``, ``lifecycle``, ``pending``, ``source``,
-``senders``.  Findings about Django's own receivers are left out unless
+``senders``, ``sites``.  Findings about Django's own receivers are left out unless
 ``include_builtin`` is true.
 """
 
@@ -39,6 +42,7 @@ from sigscope.analysis.duplicates import same_callable, same_code, several_insta
 from sigscope.analysis.lifecycle import async_on_old_django, dead_and_kept_alive, stale
 from sigscope.analysis.pending import pending
 from sigscope.analysis.senders import abstract_senders, senders_not_inherited
+from sigscope.analysis.sites import site_findings
 from sigscope.analysis.source import dispatch_uid_collisions, falsy_uids, not_connected, scan_errors
 from sigscope.records import Finding
 
@@ -78,6 +82,7 @@ def analyse(snap: Snapshot, *, include_builtin: bool | None = None) -> tuple[Fin
     findings += senders_not_inherited(snap)
     if not _compat.HAS_ASYNC_SIGNALS:
         findings += async_on_old_django(snap)
+    findings += site_findings(snap)
     if include_builtin is None:
         include_builtin = getattr(snap, "include_builtin", False)
     if not include_builtin:

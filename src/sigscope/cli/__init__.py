@@ -28,6 +28,7 @@ def _settings_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``sigscope`` parser; each subcommand's parser is in ``parser.subcommands``."""
     from sigscope.cli import commands
 
     parser = argparse.ArgumentParser(
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         trace_cli.add_parser(sub)
+    parser.subcommands = dict(sub.choices)  # type: ignore[attr-defined]
     return parser
 
 
@@ -68,21 +70,38 @@ def setup_django(settings: str | None, pythonpath: str | None) -> None:
         sys.path.insert(0, os.getcwd())  # like manage.py: the project directory
     try:
         setup(settings)
-    except ModuleNotFoundError as exc:
-        if exc.name and settings.startswith(exc.name):
-            raise UsageError(f"cannot import settings module {settings!r}: {exc}") from None
-        raise UsageError(f"an installed app failed to import: {exc}") from None
     except Exception as exc:
-        raise UsageError(f"Django setup failed: {type(exc).__name__}: {exc}") from None
+        raise UsageError(_setup_failure(exc, settings)) from None
+
+
+def _setup_failure(exc: Exception, settings: str) -> str:
+    from sigscope.cli.checks import one_line, ready_failure
+
+    missing = isinstance(exc, ModuleNotFoundError)
+    name = getattr(exc, "name", None) if missing else None
+    if name and settings.startswith(name):
+        return f"cannot import settings module {settings!r}: {exc}"
+    in_ready = ready_failure(exc)
+    if in_ready:
+        return in_ready
+    if missing:
+        return f"an installed app failed to import: {exc}"
+    return f"Django setup failed: {one_line(exc)}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sigscope`` console script."""
     parser = build_parser()
-    options = parser.parse_args(argv)
+    options, unknown = parser.parse_known_args(argv)
+    if unknown:  # the subcommand's own usage, not the top-level one
+        parser.subcommands[options.command].error(  # type: ignore[attr-defined]
+            f"unrecognized arguments: {' '.join(unknown)}"
+        )
     from sigscope.cli import commands
 
     try:
+        if options.command == "inspect":
+            commands.check_output_path(options.output, "-o/--output")
         if options.command == "demo":
             return commands.demo(options.output_dir, sys.stdout)
         if options.command == "trace":

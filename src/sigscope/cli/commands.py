@@ -11,7 +11,9 @@ import json
 import os
 from typing import Protocol
 
+from sigscope._setup import load_urlconf
 from sigscope.analysis import SEVERITY_ORDER
+from sigscope.cli.checks import UsageError, check_filters, check_output_path, urlconf_failure
 from sigscope.graph.export import to_dict, to_dot, to_graphml
 from sigscope.snapshot import Snapshot, filter_snapshot, snapshot
 from sigscope.views.text import format_findings, format_github, format_inspect, summary_line
@@ -22,6 +24,7 @@ __all__ = [
     "add_common_options",
     "add_inspect_options",
     "check",
+    "check_output_path",
     "inspect",
 ]
 
@@ -34,10 +37,6 @@ class TextIO(Protocol):
 
 INSPECT_FORMATS = ("text", "json", "dot", "graphml", "html")
 CHECK_FORMATS = ("text", "json", "github")
-
-
-class UsageError(Exception):
-    """Bad input: reported as one line, exit code 2."""
 
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:
@@ -58,7 +57,12 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-source-scan",
         action="store_true",
-        help="skip the static scan for receivers declared but not connected",
+        help="skip the static scan (receivers declared but not connected, send and bypass sites)",
+    )
+    parser.add_argument(
+        "--no-urlconf",
+        action="store_true",
+        help="do not import ROOT_URLCONF first (Django's checks do; it often imports receivers)",
     )
     parser.add_argument(
         "--include-builtin", action="store_true", help="also report findings on Django's receivers"
@@ -90,11 +94,28 @@ def add_check_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _take(options: argparse.Namespace) -> Snapshot:
+    """The snapshot the options ask for, after the URLconf (unless ``--no-urlconf``)."""
+    if not options.no_urlconf:
+        try:
+            load_urlconf()
+        except Exception as exc:
+            raise UsageError(urlconf_failure(exc)) from None
     snap = snapshot(
         scan_source=not options.no_source_scan,
         include_builtin=getattr(options, "include_builtin", False),
     )
+    if options.no_urlconf and snap.urlconf == "URLconf not loaded":
+        snap.urlconf += " (--no-urlconf)"
+    check_filters(snap, signals=options.signal, apps=options.app)
     return filter_snapshot(snap, apps=options.app, signals=options.signal)
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def render_inspect(snap: Snapshot, fmt: str, *, show_empty: bool = False) -> str:
@@ -118,11 +139,11 @@ def html_report(snap: Snapshot) -> str:
 
 
 def inspect(options: argparse.Namespace, out: TextIO) -> int:
+    check_output_path(options.output, "-o/--output")
     snap = _take(options)
     text = render_inspect(snap, options.format, show_empty=options.all)
     if options.output:
-        with open(options.output, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        _write(options.output, text)
         out.write(f"wrote {options.output}\n")
     else:
         out.write(text)
@@ -133,13 +154,18 @@ def check(options: argparse.Namespace, out: TextIO) -> int:
     snap = _take(options)
     limit = SEVERITY_ORDER[options.min_severity]
     findings = tuple(f for f in snap.findings if SEVERITY_ORDER[f.severity] <= limit)
+    hidden = len(snap.findings) - len(findings)
     if options.format == "json":
         out.write(json.dumps(to_dict(snap, findings=findings), indent=2) + "\n")
     elif options.format == "github":
         out.write(format_github(findings))
     else:
         out.write(format_findings(findings))
-        out.write("\n" + summary_line(snap, findings) + "\n")
+        note = ""
+        if hidden:
+            noun = "finding" if hidden == 1 else "findings"
+            note = f" · {hidden} {noun} hidden by --min-severity {options.min_severity}"
+        out.write("\n" + summary_line(snap, findings) + note + "\n")
     fail = SEVERITY_ORDER[options.fail_on]
     return 1 if any(SEVERITY_ORDER[f.severity] <= fail for f in findings) else 0
 
@@ -148,12 +174,15 @@ def demo(output_dir: str, out: TextIO) -> int:
     """The main job on the bundled demo: inspection, findings, exported graph files."""
     from sigscope import demo as demo_project
 
+    try:
+        os.makedirs(output_dir, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--output-dir {output_dir}: {exc.strerror or exc}") from None
     demo_project.setup()
-    snap = snapshot()
+    snap = snapshot(load_urlconf=True)
     out.write(format_inspect(snap))
     out.write("\nFindings\n--------\n")
     out.write(format_findings(snap.findings))
-    os.makedirs(output_dir, exist_ok=True)
     written = []
     for name, text in (
         ("signals.json", json.dumps(to_dict(snap), indent=2) + "\n"),
@@ -161,8 +190,7 @@ def demo(output_dir: str, out: TextIO) -> int:
         ("signals.graphml", to_graphml(snap.graph)),
     ):
         path = os.path.join(output_dir, name)
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        _write(path, text)
         written.append(path)
     out.write(f"\n{summary_line(snap)}\nwrote {', '.join(written)}\n")
     return 0

@@ -37,7 +37,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(options: argparse.Namespace) -> int:
-    from sigscope.cli.commands import UsageError
+    from sigscope.cli.commands import UsageError, check_output_path
     from sigscope.tracing import Tracer
 
     if options.max_events < 1:
@@ -45,6 +45,13 @@ def run(options: argparse.Namespace) -> int:
     chosen = sum(bool(x) for x in (options.demo, options.module, options.target))
     if chosen != 1:
         raise UsageError("give exactly one of: a script, -m MODULE, or --demo")
+    check_output_path(options.jsonl, "--jsonl")  # before the program runs, not after
+    check_output_path(options.html, "--html")
+    if options.demo:
+        import sigscope.demo
+
+        sigscope.demo.migrate()  # the tables first: the trace is the scenario's, not migrate's
+    _check_filters(options)
     tracer = Tracer(max_events=options.max_events, signals=options.signal, apps=options.app)
     out: TextIO = sys.stdout if options.demo else sys.stderr
     tracer.start()
@@ -54,6 +61,19 @@ def run(options: argparse.Namespace) -> int:
         tracer.stop()
     _report(tracer, options, out)
     return code
+
+
+def _check_filters(options: argparse.Namespace) -> None:
+    """Unknown ``--signal``/``--app`` names, when Django is set up before the program runs
+    (``--demo``, ``manage.py sigscope trace``); a script sets Django up itself, later."""
+    from django.apps import apps
+
+    if not (options.signal or options.app) or not apps.ready:
+        return
+    from sigscope.cli.checks import check_filters
+    from sigscope.snapshot import snapshot
+
+    check_filters(snapshot(scan_source=False), signals=options.signal, apps=options.app)
 
 
 def _run_demo() -> int:
@@ -129,7 +149,8 @@ def _report(tracer: Any, options: argparse.Namespace, out: TextIO) -> None:
         with open(options.html, "w", encoding="utf-8") as handle:
             handle.write(page("sigscope trace", render_html(trace, limit=options.limit)))
         written.append(options.html)
-    header = f"sigscope: {len(trace.events)} sends recorded, {trace.dropped} dropped"
+    n = len(trace.events)
+    header = f"sigscope: {n} send{'s' if n != 1 else ''} recorded, {trace.dropped} dropped"
     print(header, file=out)
     print(trace.summary_text() if options.summary else trace.tree(limit=options.limit), file=out)
     if written:

@@ -43,7 +43,7 @@ def migrate() -> None:
         return
     from django.core.management import call_command
 
-    call_command("migrate", run_syncdb=True, verbosity=0, interactive=False)
+    call_command("migrate", verbosity=0, interactive=False)  # the apps' shipped migrations
     _migrated = True
 
 
@@ -70,21 +70,17 @@ def run_scenario() -> dict[str, Any]:
 def _scenario() -> dict[str, Any]:
     migrate()
     from sigscope.demo.blog.models import Post, Tag
-    from sigscope.demo.blog.signals import post_published
     from sigscope.demo.shop.models import Customer, Order
-    from sigscope.demo.shop.signals import order_placed
+    from sigscope.demo.shop.services import place_order
 
     customer = Customer.objects.create(name="Ada Lovelace", email="ada@example.com")
-    order = Order.objects.create(customer=customer, total="42.00")
-    order_placed.send_robust(sender=Order, order=order)
+    order = place_order(customer, "42.00")
     order.status = Order.Status.SHIPPED
     order.save()
     tag, _ = Tag.objects.get_or_create(name="signals")
     post = Post.objects.create(title="Signals, explained", body="…")
     post.tags.add(tag)
-    post.published = True
-    post.save(update_fields=["published"])
-    post_published.send(sender=Post, post=post)
+    post.publish()
     spare = Order.objects.create(customer=customer, total="1.00")
     spare_pk = spare.pk
     spare.delete()

@@ -23,6 +23,9 @@ Edges
     with ``sender``, ``order`` (position in ``Signal.receivers``),
     ``dispatch_uid``, ``weak``, ``is_async``, ``dead``, ``pending``, ``stale``,
     ``debug_kept_alive``, ``finding`` (the most severe finding kind, or ``""``).
+
+Send sites (``site:<path>:<line>`` → signal, ``relation="send_site"``): see
+:mod:`sigscope.graph.sites`.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 
 from sigscope.analysis import SEVERITY_ORDER
+from sigscope.graph.sites import add_send_sites, send_sites_for_model
 from sigscope.records import CallableInfo, ReceiverInfo, SenderInfo
 
 if TYPE_CHECKING:
@@ -44,6 +48,7 @@ __all__ = [
     "build_graph",
     "custom_signals_sent_with",
     "registered_by",
+    "send_sites_for_model",
     "triggered_by",
 ]
 
@@ -111,7 +116,9 @@ def build_graph(snap: Snapshot) -> nx.MultiDiGraph:
         )
         builder.signal(p.signal, "", p.signal.startswith("django."))
         builder.registration(p.signal, f"pending:{p.model}", "pending", reg, pending=True)
-    return builder.graph(django_version=snap.django_version)
+    graph = builder.graph(django_version=snap.django_version)
+    add_send_sites(graph, snap)
+    return graph
 
 
 class _Builder:
@@ -206,22 +213,16 @@ M2M_CHANGED = "django.db.models.signals.m2m_changed"
 def custom_signals_sent_with(graph: nx.MultiDiGraph, model: str) -> set[str]:
     """Names of custom signals whose send sites pass ``model`` as sender.
 
-    The extension point for send sites (``site:<path>:<line>`` nodes with a
-    ``sender`` expression, edges to the signal they send): a site matches when
-    its ``sender`` expression is the model's label or ends with its class name
-    (``Order``, ``models.Order``).  Without send-site nodes, no custom signal.
+    Send sites are ``site:<path>:<line>`` nodes with a ``send_site`` edge to the
+    signal they send; the scan resolves the ``sender=`` expression to a model
+    label (``sender_model``) through the module's imports.  Without send-site
+    nodes (``scan_source=False``), no custom signal.
     """
-    short = model.rpartition(".")[2]
     found = set()
-    for node, data in graph.nodes(data=True):
-        if not str(node).startswith("site:"):
-            continue
-        sender = str(data.get("sender") or "")
-        if sender != model and sender.rpartition(".")[2] != short:
-            continue
-        for _, target in graph.out_edges(node):
+    for _, target, data in graph.edges(data=True):
+        if data.get("relation") == "send_site" and data.get("sender_model") == model:
             name = graph.nodes[target].get("name")
-            if graph.nodes[target].get("type") == "signal" and name:
+            if name and name not in MODEL_SIGNALS and name != M2M_CHANGED:
                 found.add(name)
     return found
 

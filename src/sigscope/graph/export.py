@@ -62,6 +62,7 @@ def to_dict(snap: Snapshot, *, findings: tuple[Finding, ...] | None = None) -> d
                 "builtin": s.is_builtin,
                 "aliases": list(s.aliases),
                 "receivers": [_receiver_dict(r) for r in s.receivers],
+                "sent_from": [to_plain(site) for site in s.sent_from],
             }
             for s in snap.signals
         ],
@@ -81,6 +82,7 @@ def to_dict(snap: Snapshot, *, findings: tuple[Finding, ...] | None = None) -> d
             for p in snap.pending
         ],
         "findings": [finding_dict(f) for f in (snap.findings if findings is None else findings)],
+        "bypass_sites": [to_plain(b) for b in snap.bypass_sites],
     }
 
 
@@ -97,6 +99,7 @@ _NODE_STYLE = {
     "sender": 'shape=box, style="rounded,filled", fillcolor="#eef2f7"',
     "signal": 'shape=ellipse, style=filled, fillcolor="#fff3c4"',
     "receiver": 'shape=box, style=filled, fillcolor="#e3f4e1"',
+    "site": 'shape=note, style=filled, fillcolor="#f1f3f5"',
 }
 
 

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from sigscope.records import Finding, ReceiverInfo
+from sigscope.records import Finding, ReceiverInfo, SendSite
 from sigscope.safe import short_location, short_path
 
 if TYPE_CHECKING:
@@ -46,11 +46,18 @@ def summary_line(snap: Snapshot, findings: Sequence[Finding] | None = None) -> s
         if counts[s]
     )
     listened = sum(1 for s in snap.signals if s.receivers)
-    return (
-        f"Django {snap.django_version} · {listened} signals with receivers "
-        f"({len(snap.signals)} found) · {len(snap.receivers)} registrations · "
-        f"{len(snap.pending)} pending · {len(findings)} findings" + (f" ({parts})" if parts else "")
+    line = (
+        f"Django {snap.django_version} · {_plural(listened, 'signal')} with receivers "
+        f"({len(snap.signals)} found) · {_plural(len(snap.receivers), 'registration')} · "
+        f"{len(snap.pending)} pending · {_plural(len(findings), 'finding')}"
+        + (f" ({parts})" if parts else "")
     )
+    urlconf = getattr(snap, "urlconf", "")
+    return f"{line} · {urlconf}" if urlconf else line
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
 
 
 def format_inspect(snap: Snapshot, *, show_empty: bool = False) -> str:
@@ -63,6 +70,7 @@ def format_inspect(snap: Snapshot, *, show_empty: bool = False) -> str:
         kind = signal.class_name.rpartition(".")[2]
         count = len(signal.receivers)
         lines.append(f"{signal.name}  ({kind}, {count} receiver{'s' if count != 1 else ''})")
+        lines += _sent_from(signal.sent_from)
         by_sender: dict[str, list[ReceiverInfo]] = {}
         for r in signal.receivers:
             by_sender.setdefault(str(r.sender), []).append(r)
@@ -82,6 +90,18 @@ def format_inspect(snap: Snapshot, *, show_empty: bool = False) -> str:
             lines.append(f"  {p.signal} ← {p.model!r}: {p.receiver.name}  ({state})")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _sent_from(sites: Sequence[SendSite], limit: int = 5) -> list[str]:
+    """``  sent from shop/services.py:14 in place_order (send_robust, sender=Order)``."""
+    lines = [
+        f"  sent from {short_location(f'{s.file}:{s.line}')} in {s.function} "
+        f"({s.method}, sender={s.sender})"
+        for s in sites[:limit]
+    ]
+    if len(sites) > limit:
+        lines.append(f"  sent from {len(sites) - limit} more places")
+    return lines
 
 
 def format_findings(findings: Iterable[Finding]) -> str:

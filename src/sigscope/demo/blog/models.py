@@ -1,5 +1,7 @@
 from django.db import models
 
+from sigscope.demo.blog.signals import post_archived, post_published
+
 
 class Tag(models.Model):
     name = models.CharField(max_length=50, unique=True)
@@ -17,3 +19,16 @@ class Post(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def publish(self) -> None:
+        """Make the post live and announce it (``post_published``)."""
+        self.published = True
+        self.save(update_fields=["published"])
+        post_published.send(sender=Post, post=self)
+
+    def archive(self) -> None:
+        """Take the post down.  Nothing listens to ``post_archived`` any more: the search
+        app that did was removed (finding: never_received)."""
+        self.published = False
+        self.save(update_fields=["published"])
+        post_archived.send(sender=Post, post=self)

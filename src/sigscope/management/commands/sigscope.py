@@ -1,4 +1,4 @@
-"""``python manage.py sigscope inspect|check``: the CLI, inside a configured project."""
+"""``python manage.py sigscope inspect|check|trace``: the CLI, inside a configured project."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from sigscope.cli import commands
+from sigscope.cli import trace as trace_cli
 
 
 class Command(BaseCommand):
@@ -22,10 +23,19 @@ class Command(BaseCommand):
         commands.add_check_options(
             sub.add_parser("check", help="explain problems; exit 1 on warnings or errors")
         )
+        trace_cli.add_parser(sub)
 
     def handle(self, *args: Any, **options: Any) -> None:
         namespace = argparse.Namespace(**options)
-        runner = commands.inspect if options["action"] == "inspect" else commands.check
-        status = runner(namespace, self.stdout)
+        try:
+            if options["action"] == "trace":
+                status = trace_cli.run(namespace)
+            elif options["action"] == "inspect":
+                status = commands.inspect(namespace, self.stdout)
+            else:
+                status = commands.check(namespace, self.stdout)
+        except commands.UsageError as exc:
+            raise CommandError(str(exc), returncode=2) from None
         if status:
-            raise CommandError("sigscope check found problems", returncode=status)
+            message = "sigscope check found problems" if options["action"] == "check" else ""
+            raise CommandError(message or f"exit status {status}", returncode=status)
