@@ -1,0 +1,290 @@
+"""Install and restore the class-level patches; the patched methods themselves.
+
+While a tracer runs:
+
+* ``Signal.send``, ``send_robust``, ``asend`` and ``asend_robust`` (Django's
+  loops) and every *own* ``send*``/``asend*`` method of a ``Signal`` subclass
+  (pretix's ``send``, ``send_robust``, ``send_chained``) start a record;
+* ``Signal._live_receivers`` and every subclass's own override are wrapped:
+  the *outermost* one (``type(self)._live_receivers``) hands back timed
+  receivers for the send in progress (see :mod:`sigscope.tracing.capture`);
+* ``Signal.__init_subclass__`` patches subclasses defined later;
+* ``threading.Thread.start`` notes the receiver a thread was started in.
+
+Everything is put back, the identical objects, when the last tracer stops.
+Exceptions are never caught: ``try/finally`` only, the error read with
+``sys.exc_info()`` on the way out, so every ``BaseException`` passes untouched
+and the traceback is the same.  Recording itself never raises ``Exception``.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import types
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from django.dispatch import Signal
+
+from sigscope import _compat
+from sigscope.tracing import capture as cap
+from sigscope.tracing import record
+
+METHODS = ("send", "send_robust", "asend", "asend_robust")
+LIVE = _compat.LIVE_RECEIVERS
+_saved: list[tuple[type, str, Any, Any]] = []  # (class, name, original, installed)
+_lock = threading.RLock()
+_Send, _current, _reset = cap.Send, cap.current, cap.current.reset
+_unheard, _finish, _capture = record.unheard, record.finish, cap.safe_capture
+_no_receivers = _compat.no_receivers_cached
+
+
+def _in_progress(signal: Any) -> Any:
+    """The send of ``signal`` begun by an outer method whose receivers are not fetched yet."""
+    found = _current.get()
+    if type(found) is _Send and not found.wired and found.signal_id == id(signal):
+        return found
+    return None
+
+
+def _django_sync(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+    def method(self: Signal, sender: Any, **named: Any) -> Any:
+        if not self.receivers or _no_receivers(self, sender):
+            if record.catch_all or record.filtering:
+                _unheard(self, sender)
+            return original(self, sender, **named)
+        tracers = record.route(self, sender) if record.filtering else record.catch_all
+        if not tracers:
+            return original(self, sender, **named)
+        outer = _in_progress(self)
+        if outer is not None:  # a subclass's send delegating to Django's loop
+            outer.proxied = False
+            return original(self, sender, **named)
+        send = _Send(id(self), name, tracers, False)
+        token = _current.set(send)
+        responses = None
+        done = False
+        try:
+            responses = original(self, sender, **named)
+            done = True
+        finally:
+            if not done:
+                send.error = _capture(sys.exc_info()[1])  # type: ignore[arg-type]
+            try:
+                _reset(token)
+            except ValueError:
+                pass
+            _finish(send, self, sender, named, responses)
+        if send.async_calls:
+            return cap.unwrap_pairs(responses)
+        return responses
+
+    return method
+
+
+def _django_async(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+    async def method(self: Signal, sender: Any, **named: Any) -> Any:
+        if not self.receivers or _no_receivers(self, sender):
+            if record.catch_all or record.filtering:
+                _unheard(self, sender)
+            return await original(self, sender, **named)
+        tracers = record.route(self, sender)
+        outer = _in_progress(self)
+        if not tracers or outer is not None:
+            if outer is not None:
+                outer.proxied = False
+            return await original(self, sender, **named)
+        send = _Send(id(self), name, tracers, False)
+        token = _current.set(send)
+        responses = None
+        done = False
+        try:
+            responses = await original(self, sender, **named)
+            done = True
+        finally:
+            if not done:
+                send.error = _capture(sys.exc_info()[1])  # type: ignore[arg-type]
+            cap.restore(token)
+            _finish(send, self, sender, named, responses)
+        return cap.unwrap_pairs(responses)
+
+    return method
+
+
+def _foreign_sync(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+    def method(self: Signal, *args: Any, **named: Any) -> Any:
+        sender = args[0] if args else named.get("sender")
+        if not self.receivers or _in_progress(self) is not None:
+            if not self.receivers and (record.catch_all or record.filtering):
+                _unheard(self, sender)
+            return original(self, *args, **named)
+        tracers = record.route(self, sender)
+        if not tracers:
+            return original(self, *args, **named)
+        send = _Send(id(self), name, tracers, True)
+        token = _current.set(send)
+        result = None
+        done = False
+        try:
+            result = original(self, *args, **named)
+            done = True
+        finally:
+            if not done:
+                send.error = _capture(sys.exc_info()[1])  # type: ignore[arg-type]
+            cap.restore(token)
+            _finish(send, self, sender, named, result)
+        return cap.unwrap_pairs(result)
+
+    return method
+
+
+def _foreign_async(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+    async def method(self: Signal, *args: Any, **named: Any) -> Any:
+        sender = args[0] if args else named.get("sender")
+        tracers = record.route(self, sender) if self.receivers else ()
+        if not tracers or _in_progress(self) is not None:
+            return await original(self, *args, **named)
+        send = _Send(id(self), name, tracers, True)
+        token = _current.set(send)
+        result = None
+        done = False
+        try:
+            result = await original(self, *args, **named)
+            done = True
+        finally:
+            if not done:
+                send.error = _capture(sys.exc_info()[1])  # type: ignore[arg-type]
+            cap.restore(token)
+            _finish(send, self, sender, named, result)
+        return cap.unwrap_pairs(result)
+
+    return method
+
+
+def _live_receivers_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
+    def _live_receivers(self: Signal, sender: Any) -> Any:
+        result = original(self, sender)
+        send = _current.get()
+        if type(send) is not _Send or send.wired or send.signal_id != id(self):
+            return result
+        if getattr(type(self), LIVE, None) is not _live_receivers:
+            return result  # a subclass's override calling super(): it is the outermost
+        return _wire(send, result)
+
+    return _live_receivers
+
+
+def _wire(send: cap.Send, result: Any) -> Any:
+    send.wired = True
+    sync, asynchronous = result if _compat.HAS_ASYNC_SIGNALS else (result, [])
+    send.receivers = sync
+    send.n = len(sync)
+    if send.proxied:
+        send.calls = []
+        timed: Any = [cap.Proxy(r, send) for r in sync]
+    elif send.method in ("send", "send_robust"):
+        timed = cap.timed(sync, send.marks)
+    else:  # asend*: Django tests the list's truth before iterating it in a thread
+        timed = cap.TimedList(sync)
+        timed._sigscope_marks = send.marks
+    if not _compat.HAS_ASYNC_SIGNALS:
+        return timed
+    if asynchronous:
+        base = len(sync)
+        asynchronous = [cap.AsyncReceiver(r, send, base + i) for i, r in enumerate(asynchronous)]
+    return timed, asynchronous
+
+
+# --------------------------------------------------------------------------- threads
+
+_thread_start = threading.Thread.start
+
+
+def _traced_thread_start(self: threading.Thread) -> None:
+    target = getattr(self, "_target", None)
+    if getattr(target, "__module__", None) != "concurrent.futures.thread":  # pool workers
+        parent = cap.current_call()
+        if parent is not None:
+            cap.threads_marked = True
+            self._sigscope_parent = parent  # type: ignore[attr-defined]
+    _thread_start(self)
+
+
+# --------------------------------------------------------------------------- install
+
+
+def _patch_class(cls: type) -> None:
+    own = dict(vars(cls))
+    for name, value in own.items():
+        if type(value) is not types.FunctionType:
+            continue
+        if name == LIVE:
+            _put(cls, name, value, _live_receivers_wrapper(value))
+        elif cls is Signal and name in METHODS:
+            factory = _django_async if name.startswith("a") else _django_sync
+            _put(cls, name, value, factory(name, value))
+        elif cls is not Signal and name.startswith(("send", "asend")):
+            is_async = bool(value.__code__.co_flags & 0x80)  # CO_COROUTINE
+            factory = _foreign_async if is_async else _foreign_sync
+            _put(cls, name, value, factory(name, value))
+
+
+def _put(cls: type, name: str, original: Any, installed: Any) -> None:
+    installed.__name__ = original.__name__
+    installed.__qualname__ = original.__qualname__
+    installed.__doc__ = original.__doc__
+    installed.__module__ = original.__module__
+    installed._sigscope_original = original
+    _saved.append((cls, name, original, installed))
+    setattr(cls, name, installed)
+
+
+def _subclasses(cls: type) -> list[type]:
+    found, todo = [], list(type.__subclasses__(cls))
+    while todo:
+        sub = todo.pop()
+        if sub not in found:
+            found.append(sub)
+            todo.extend(type.__subclasses__(sub))
+    return found
+
+
+def _on_subclass(cls: type, **kwargs: Any) -> None:
+    super(Signal, cls).__init_subclass__(**kwargs)  # type: ignore[misc]
+    with _lock:
+        if _saved:
+            _patch_class(cls)
+
+
+def install() -> None:
+    """Patch ``Signal``, its subclasses (now and later) and ``Thread.start``."""
+    with _lock:
+        _patch_class(Signal)
+        for cls in _subclasses(Signal):
+            _patch_class(cls)
+        hook = classmethod(_on_subclass)
+        _saved.append((Signal, "__init_subclass__", None, hook))
+        Signal.__init_subclass__ = hook  # type: ignore[assignment]
+        threading.Thread.start = _traced_thread_start  # type: ignore[method-assign]
+
+
+def uninstall() -> None:
+    """Put back every original attribute, the identical objects."""
+    with _lock:
+        for cls, name, original, installed in reversed(_saved):
+            if vars(cls).get(name) is not installed:
+                warnings.warn(
+                    f"sigscope: {cls.__qualname__}.{name} was replaced by someone else while "
+                    "tracing; leaving their version in place.",
+                    RuntimeWarning,
+                    stacklevel=4,
+                )
+            elif original is None:
+                delattr(cls, name)
+            else:
+                setattr(cls, name, original)
+        _saved.clear()
+        if threading.Thread.start is _traced_thread_start:
+            threading.Thread.start = _thread_start  # type: ignore[method-assign]
