@@ -62,7 +62,7 @@ class Send:
     __slots__ = (
         "async_calls", "calls", "end", "error", "id", "infos", "marks", "method", "n",
         "parent", "proxied", "receivers", "results", "running", "sender", "signal",
-        "signal_id", "start", "task", "thread_id", "tracers", "wired",
+        "signal_id", "start", "task", "task_key", "thread_id", "tracers", "wired",
     )  # fmt: skip
 
     def __init__(self, signal_id: int, method: str, tracers: tuple[Any, ...], proxied: bool):
@@ -81,8 +81,11 @@ class Send:
         self.async_calls: Any = ()
         self.error: Captured | None = None
         self.task: str | None = None
+        self.task_key = 0
         if _get_running_loop() is not None:
-            self.task = _task_name(_current_task())
+            task = _current_task()
+            if task is not None:
+                self.task, self.task_key = _task_name(task), id(task)
         self.start = clock()
 
 
@@ -127,7 +130,7 @@ def current_call() -> tuple[int, int] | None:
         task = _current_task()
         call = task_calls.get(task)
         if call is not None and not (
-            type(found) is Send and found.task is not None and found.id > call.id
+            type(found) is Send and found.task_key == id(task) and found.id > call.id
         ):
             return (call.send.id, call.index)
     if type(found) is Send:

@@ -167,7 +167,9 @@ def _live_receivers_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
     def _live_receivers(self: Signal, sender: Any) -> Any:
         result = original(self, sender)
         send = _current.get()
-        if type(send) is not _Send or send.wired or send.signal_id != id(self):
+        if type(send) is not _Send or send.signal_id != id(self):
+            return result
+        if send.wired and not send.proxied:  # e.g. has_listeners() inside a receiver
             return result
         if getattr(type(self), LIVE, None) is not _live_receivers:
             return result  # a subclass's override calling super(): it is the outermost
@@ -181,8 +183,9 @@ def _wire(send: cap.Send, result: Any) -> Any:
     sync, asynchronous = result if _compat.HAS_ASYNC_SIGNALS else (result, [])
     send.receivers = sync
     send.n = len(sync)
-    if send.proxied:
-        send.calls = []
+    if send.proxied:  # a subclass's own loop (it may fetch the receivers more than once)
+        if send.calls is cap.NO_CALLS:
+            send.calls = []
         timed: Any = [cap.Proxy(r, send) for r in sync]
     elif send.method in ("send", "send_robust"):
         timed = cap.timed(sync, send.marks)
