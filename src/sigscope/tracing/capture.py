@@ -34,6 +34,7 @@ import asyncio
 import contextlib
 import contextvars
 import itertools
+import linecache
 import operator
 import threading
 import time
@@ -54,6 +55,30 @@ _second = operator.itemgetter(1)
 NO_CALLS: list[list[Any]] = []
 _get_running_loop = asyncio._get_running_loop
 _current_task = asyncio.current_task
+
+
+def hide_frames(module_file: str, *functions: Any) -> None:
+    """Keep ``functions``' frames out of ``warnings``/``logging`` stack levels.
+
+    ``warnings.warn(stacklevel=n)`` and ``logging``'s ``stacklevel`` skip frames
+    whose file name contains ``importlib`` and ``_bootstrap`` (CPython's
+    ``_is_internal_frame``, in the C and the Python implementation).  The
+    patched send methods and the proxies are compiled under such a name, so a
+    receiver's ``warnings.warn(..., stacklevel=3)`` points where it points
+    without tracing.  The real source is registered in ``linecache`` under that
+    name, so tracebacks still show the lines.
+    """
+    hidden = f"{module_file} (hidden like importlib._bootstrap)"
+    try:
+        if hidden in linecache.cache:
+            raise FileExistsError
+        with open(module_file, encoding="utf-8") as handle:
+            lines = handle.readlines()
+        linecache.cache[hidden] = (sum(map(len, lines)), None, lines, hidden)
+    except OSError:  # FileExistsError: registered already
+        pass
+    for function in functions:
+        function.__code__ = function.__code__.replace(co_filename=hidden)
 
 
 class Send:
@@ -200,6 +225,8 @@ class Proxy:
         entry[3] = result
         return result
 
+
+hide_frames(__file__, Proxy.__call__)
 
 # ``__module__`` and ``__doc__`` live in a class's own dict: forward them too
 # (pretix's ``get_defining_app`` and sorting read ``receiver.__module__``).

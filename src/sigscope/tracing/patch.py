@@ -81,6 +81,7 @@ def _django_sync(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
             return cap.unwrap_pairs(responses)
         return responses
 
+    cap.hide_frames(__file__, method)
     return method
 
 
@@ -110,6 +111,7 @@ def _django_async(name: str, original: Callable[..., Any]) -> Callable[..., Any]
             _finish(send, self, sender, named, responses)
         return cap.unwrap_pairs(responses)
 
+    cap.hide_frames(__file__, method)
     return method
 
 
@@ -137,6 +139,7 @@ def _foreign_sync(name: str, original: Callable[..., Any]) -> Callable[..., Any]
             _finish(send, self, sender, named, result)
         return cap.unwrap_pairs(result)
 
+    cap.hide_frames(__file__, method)
     return method
 
 
@@ -160,6 +163,7 @@ def _foreign_async(name: str, original: Callable[..., Any]) -> Callable[..., Any
             _finish(send, self, sender, named, result)
         return cap.unwrap_pairs(result)
 
+    cap.hide_frames(__file__, method)
     return method
 
 

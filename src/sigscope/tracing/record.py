@@ -48,10 +48,12 @@ def atom(value: Any) -> bool:
 
 def finish(send: cap.Send, signal: Any, sender: Any, named: dict[str, Any], responses: Any) -> None:
     """Turn ``send`` into text and ids and hand it to its tracers; never raises ``Exception``."""
+    global internal_errors
     try:
         _finish(send, signal, sender, named, responses)
+    except RecursionError:  # at the application's recursion limit: this send is not kept
+        internal_errors += 1
     except Exception as exc:  # a sigscope bug must not reach the application
-        global internal_errors
         internal_errors += 1
         if internal_errors == 1:
             warnings.warn(f"sigscope: recording a send failed: {exc!r}", RuntimeWarning, 2)
