@@ -134,7 +134,7 @@ def no_receivers_cached(signal: Signal, sender: Any) -> bool:
         except TypeError:
             return False
     try:
-        return cache.data.get(_ref(sender)) is _NO_RECEIVERS  # a WeakKeyDictionary
+        return cache.data.get(_ref(sender)) is _NO_RECEIVERS  # type: ignore[attr-defined]
     except (TypeError, AttributeError):
         return False
 

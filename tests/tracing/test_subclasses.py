@@ -123,7 +123,10 @@ def test_a_sorting_live_receivers_override_pairs_each_receiver_with_its_own_resu
         inner.receivers.clear()
     assert result == [(fast, "fast"), (slow, "slow")]
     [event] = t.sends(signal)
-    assert [(c.name, c.result) for c in event.calls] == [("m.a_fast", "'fast'"), ("m.b_slow", "'slow'")]
+    assert [(c.name, c.result) for c in event.calls] == [
+        ("m.a_fast", "'fast'"),
+        ("m.b_slow", "'slow'"),
+    ]
     assert event.calls[1].duration_ns >= 5_000_000 > event.calls[0].duration_ns
     assert t.sends(inner)[0].parent == (event.id, 1)
 

@@ -145,7 +145,6 @@ def test_an_exception_traceback_is_kept_as_frames_only():
             raise ValueError("bottom")
         deep(n - 1)
 
-    event, _ = None, None
     signal.connect(lambda sender, **kw: deep(100), weak=False)
     with sigscope.trace() as t, pytest.raises(ValueError):
         signal.send(sender=None)
@@ -192,7 +191,10 @@ def test_querysets_models_and_contexts_run_no_query():
     rows = f"{len(evaluated)} row{'s' if len(evaluated) != 1 else ''}"
     assert kwargs["cached"] == f"<QuerySet shop.Customer ({rows} cached)>"
     assert "orders" in kwargs["context"] and "title" in kwargs["context"]
-    assert kwargs["context"].startswith("<RequestContext keys:") and "QuerySet" not in kwargs["context"]
+    assert (
+        kwargs["context"].startswith("<RequestContext keys:")
+        and "QuerySet" not in kwargs["context"]
+    )
     assert kwargs["plain"].startswith("<Context keys:")
     assert kwargs["request"] == "<WSGIRequest GET /orders/>" and "Bearer" not in kwargs["request"]
     assert kwargs["instance"] == "<shop.Order pk=7>" and kwargs["model"] == "shop.Order"

@@ -38,6 +38,7 @@ import linecache
 import operator
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from sigscope.tracing.errors import Captured, capture
@@ -89,6 +90,13 @@ class Send:
         "parent", "proxied", "receivers", "results", "running", "sender", "signal",
         "signal_id", "start", "task", "task_key", "thread_id", "tracers", "wired",
     )  # fmt: skip
+    # set when the send ends (sigscope.tracing.record)
+    signal: Any
+    sender: str | None
+    thread_id: int
+    infos: tuple[Any, ...]
+    results: Any
+    end: int
 
     def __init__(self, signal_id: int, method: str, tracers: tuple[Any, ...], proxied: bool):
         self.id = next_id()
@@ -174,12 +182,12 @@ def current_call() -> tuple[int, int] | None:
 threads_marked = False
 
 
-def timed(receivers: list[Any], marks: list[int]) -> Any:
+def timed(receivers: Iterable[Any], marks: list[int]) -> Any:
     """An iterator over ``receivers`` that notes the clock before each fetch (and at the end)."""
     return map(_second, zip(map(marks.append, iter(clock, None)), receivers))
 
 
-class TimedList(list):  # type: ignore[type-arg]
+class TimedList(list[Any]):
     """The receivers as a real list (``asend`` tests its truth) whose iteration is timed."""
 
     __slots__ = ("_sigscope_marks",)
@@ -228,10 +236,15 @@ class Proxy:
 
 hide_frames(__file__, Proxy.__call__)
 
+
 # ``__module__`` and ``__doc__`` live in a class's own dict: forward them too
 # (pretix's ``get_defining_app`` and sorting read ``receiver.__module__``).
+def _forwarded(name: str) -> property:
+    return property(lambda self: getattr(self._sigscope_receiver, name))
+
+
 for _name in ("__module__", "__doc__"):
-    setattr(Proxy, _name, property(lambda self, _n=_name: getattr(self._sigscope_receiver, _n)))
+    setattr(Proxy, _name, _forwarded(_name))
 
 
 def safe_capture(exc: BaseException) -> Captured | None:
@@ -288,11 +301,7 @@ class AsyncReceiver:
 
 
 for _name in ("__module__", "__doc__"):
-    setattr(
-        AsyncReceiver,
-        _name,
-        property(lambda self, _n=_name: getattr(self._sigscope_receiver, _n)),
-    )
+    setattr(AsyncReceiver, _name, _forwarded(_name))
 
 
 def unwrap(receiver: Any) -> Any:

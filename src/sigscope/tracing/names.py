@@ -9,6 +9,7 @@ object it describes.  Bound methods (a new object per call) are keyed by
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import types
 import weakref
@@ -143,8 +144,6 @@ def sender_label(sender: Any) -> str | None:
         return cached[1]
     label = describe(sender, 120)
     if issubclass(type(sender), type):
-        try:
+        with contextlib.suppress(TypeError):
             _sender_labels[id(sender)] = (weakref.ref(sender), label)
-        except TypeError:
-            pass
     return label

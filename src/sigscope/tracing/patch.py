@@ -72,7 +72,7 @@ def _django_sync(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
         finally:
             if not done:
                 send.error = _capture(sys.exc_info()[1])  # type: ignore[arg-type]
-            try:
+            try:  # noqa: SIM105 - contextlib.suppress costs ~0.3 µs per send
                 _reset(token)
             except ValueError:
                 pass
@@ -249,7 +249,8 @@ def _put(cls: type, name: str, original: Any, installed: Any) -> None:
 
 
 def _subclasses(cls: type) -> list[type]:
-    found, todo = [], list(type.__subclasses__(cls))
+    found: list[type] = []
+    todo: list[type] = list(type.__subclasses__(cls))
     while todo:
         sub = todo.pop()
         if sub not in found:
@@ -271,9 +272,9 @@ def install() -> None:
         _patch_class(Signal)
         for cls in _subclasses(Signal):
             _patch_class(cls)
-        hook = classmethod(_on_subclass)
+        hook: Any = classmethod(_on_subclass)
         _saved.append((Signal, "__init_subclass__", None, hook))
-        Signal.__init_subclass__ = hook  # type: ignore[assignment]
+        Signal.__init_subclass__ = hook  # type: ignore[method-assign]
         threading.Thread.start = _traced_thread_start  # type: ignore[method-assign]
 
 

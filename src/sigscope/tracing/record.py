@@ -133,15 +133,13 @@ def _result(value: Any, robust: bool, reprs: str) -> Any:
     return cap_text(full_repr(value) if reprs == "full" else describe(value))
 
 
-class cap_text(str):  # noqa: N801 - a marker type, used like a function
+class cap_text(str):
     """A value already turned into its description."""
 
     __slots__ = ()
 
 
-def _kwargs(
-    named: dict[str, Any], redactor: Any, reprs: str
-) -> tuple[tuple[str, Any], ...]:
+def _kwargs(named: dict[str, Any], redactor: Any, reprs: str) -> tuple[tuple[str, Any], ...]:
     """``(name, value)`` pairs: atoms as they are, the rest described, secrets hidden."""
     out = []
     hide_value = redactor.enabled and redactor.hides_setting_value(named)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 import warnings
@@ -244,13 +245,16 @@ class Tracer:
         label = sender_label(sender)
         if sender is not None:
             try:
-                ref = weakref.ref(sender, lambda _, key=key: self._retire(key))
+                ref = weakref.ref(sender, functools.partial(self._retire_ref, key))
             except TypeError:  # a string, an int: its id may be reused, its label may not
                 key = (id(signal), "label", label)
             else:
                 self._sender_refs[key] = ref  # kept, so that its callback fires
         self._unheard_names[key] = (signal_name(signal), label)
         return key
+
+    def _retire_ref(self, key: Any, ref: Any) -> None:
+        self._retire(key)
 
     def _retire(self, key: Any) -> None:
         """A sender died: keep its count under its name (its id may be reused)."""

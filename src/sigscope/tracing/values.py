@@ -58,7 +58,12 @@ _ATOMS = (type(None), bool, int, float, complex)
 #: Standard-library value types whose repr is the standard library's own code.
 _STDLIB = (decimal.Decimal, uuid.UUID, datetime.date, datetime.datetime, datetime.time,
            datetime.timedelta)  # fmt: skip
-_CONTAINERS = {list: ("[", "]"), tuple: ("(", ")"), set: ("{", "}"), frozenset: ("frozenset({", "})")}
+_CONTAINERS: dict[Any, tuple[str, str]] = {
+    list: ("[", "]"),
+    tuple: ("(", ")"),
+    set: ("{", "}"),
+    frozenset: ("frozenset({", "})"),
+}
 _get_attribute = object.__getattribute__
 _type_attribute = type.__getattribute__
 
@@ -201,7 +206,7 @@ def _model_instance(value: Any, cls: type) -> str:
 def _queryset(value: Any, cls: type) -> str:
     state = _instance_dict(value)
     model = state.get("model")
-    label = _model_label(model) if issubclass(type(model), type) else "?"
+    label = _model_label(model) if model is not None and issubclass(type(model), type) else "?"
     cache = state.get("_result_cache")
     if cache is None:
         how = "unevaluated"
