@@ -8,9 +8,8 @@ timed in one of two ways, chosen when the signal's outermost
 
 * **Django's own loop** (``Signal.send``/``send_robust``, also under a
   subclass that only changes ``_live_receivers``): the sync receivers come
-  back as an iterator built from C parts only
-  (``map(itemgetter(1), zip(map(marks.append, iter(perf_counter_ns, None)), receivers))``),
-  which notes the clock each time Django fetches the next receiver.  Django
+  back through a generator that notes the clock each time Django fetches the
+  next receiver (and once at the end).  Django
   calls the original receiver objects itself: no wrapper, no extra frame, the
   same return values, exceptions, ``__qualname__`` log lines and ``warnings``
   stack levels.  While receiver *i* runs, ``len(marks) == i + 1``: that is how
@@ -35,7 +34,6 @@ import contextlib
 import contextvars
 import itertools
 import linecache
-import operator
 import threading
 import time
 from collections.abc import Iterable
@@ -51,7 +49,6 @@ next_id = itertools.count(1).__next__
 current: contextvars.ContextVar[Any] = contextvars.ContextVar("sigscope_current", default=None)
 #: asyncio task -> the async receiver call it is running (Django 6.1 shares one context).
 task_calls: dict[Any, AsyncCall] = {}
-_second = operator.itemgetter(1)
 #: Shared and never appended to: a proxied send gets its own list when wired.
 NO_CALLS: list[list[Any]] = []
 _get_running_loop = asyncio._get_running_loop
@@ -83,13 +80,23 @@ def hide_frames(module_file: str, *functions: Any) -> None:
 
 
 class Send:
-    """A send in progress; frozen into a ``SendEvent`` when events are read."""
+    """A send in progress; frozen into a ``SendEvent`` when events are read.
 
-    __slots__ = (
-        "async_calls", "calls", "end", "error", "id", "infos", "marks", "method", "n",
-        "parent", "proxied", "receivers", "results", "running", "sender", "signal",
-        "signal_id", "start", "task", "task_key", "thread_id", "tracers", "wired",
-    )  # fmt: skip
+    Not slotted: the fields most sends never change are class attributes, so
+    creating one sets seven.
+    """
+
+    # set by some sends only (sigscope.tracing.patch / capture)
+    proxied = False
+    wired = False
+    receivers: Any = None
+    calls: list[list[Any]] = NO_CALLS
+    running = -1
+    n = 0
+    async_calls: Any = ()
+    error: Captured | None = None
+    task: str | None = None
+    task_key = 0
     # set when the send ends (sigscope.tracing.record)
     signal: Any
     sender: str | None
@@ -98,23 +105,16 @@ class Send:
     results: Any
     end: int
 
-    def __init__(self, signal_id: int, method: str, tracers: tuple[Any, ...], proxied: bool):
+    def __init__(self, signal_id: int, method: str, tracers: tuple[Any, ...], found: Any):
         self.id = next_id()
-        self.parent = current_call()
+        if found is None and not task_calls and not threads_marked:
+            self.parent: tuple[int, int] | None = None
+        else:
+            self.parent = current_call()
         self.signal_id = signal_id
         self.method = method
         self.tracers = tracers
-        self.proxied = proxied
-        self.wired = False
-        self.receivers: Any = None
         self.marks: list[int] = []
-        self.calls: list[list[Any]] = NO_CALLS
-        self.running = -1
-        self.n = 0
-        self.async_calls: Any = ()
-        self.error: Captured | None = None
-        self.task: str | None = None
-        self.task_key = 0
         if _get_running_loop() is not None:
             task = _current_task()
             if task is not None:
@@ -183,8 +183,17 @@ threads_marked = False
 
 
 def timed(receivers: Iterable[Any], marks: list[int]) -> Any:
-    """An iterator over ``receivers`` that notes the clock before each fetch (and at the end)."""
-    return map(_second, zip(map(marks.append, iter(clock, None)), receivers))
+    """The receivers, noting the clock before each is handed out (and at the end).
+
+    A generator is cheaper than any C-only chain (``map``/``zip`` over
+    ``iter(perf_counter_ns, None)``) measured here; its frame is suspended,
+    not on the stack, while Django calls the receiver.
+    """
+    append = marks.append
+    for receiver in receivers:
+        append(clock())
+        yield receiver
+    append(clock())
 
 
 class TimedList(list[Any]):

@@ -45,10 +45,41 @@ def receiver_info(receiver: Any) -> CallableInfo:
     return found
 
 
+_by_ids: dict[tuple[int, ...], tuple[CallableInfo, ...]] = {}
+
+
+def infos_of(receivers: list[Any]) -> tuple[CallableInfo, ...]:
+    """The descriptions of a send's receivers, cached per sequence of receivers.
+
+    An entry is made only when every receiver is cached by ``id`` (so tracked by
+    a weak reference whose callback drops the entries it is part of): a hit
+    therefore names live objects, never ones whose ``id`` was reused.
+    """
+    key = tuple(map(id, receivers))
+    found = _by_ids.get(key)
+    if found is not None:
+        return found
+    found = tuple(receiver_info(r) for r in receivers)
+    if all(_by_id.get(k) is info for k, info in zip(key, found)):
+        if len(_by_ids) > 10_000:
+            _by_ids.clear()
+            _in_sequences.clear()
+        _by_ids[key] = found
+        for k in key:
+            _in_sequences.setdefault(k, []).append(key)
+    return found
+
+
+_in_sequences: dict[int, list[tuple[int, ...]]] = {}
+
+
 def _remember(cache: dict[Any, CallableInfo], key: Any, info: CallableInfo, *owners: Any) -> None:
     def forget(ref: Any, key: Any = key) -> None:
         cache.pop(key, None)
         _anchors.pop(id(ref), None)
+        if type(key) is int:
+            for sequence in _in_sequences.pop(key, ()):
+                _by_ids.pop(sequence, None)
 
     refs = []
     for owner in owners:

@@ -41,10 +41,15 @@ _unheard, _finish, _capture = record.unheard, record.finish, cap.safe_capture
 _no_receivers = _compat.no_receivers_cached
 
 
+def _joins(found: Any, signal: Any) -> bool:
+    """``found`` is a send of ``signal`` begun by an outer method, receivers not fetched yet."""
+    return not found.wired and found.signal_id == id(signal)
+
+
 def _in_progress(signal: Any) -> Any:
-    """The send of ``signal`` begun by an outer method whose receivers are not fetched yet."""
+    """The send of ``signal`` that an inner method call belongs to, if any."""
     found = _current.get()
-    if type(found) is _Send and not found.wired and found.signal_id == id(signal):
+    if type(found) is _Send and _joins(found, signal):
         return found
     return None
 
@@ -58,11 +63,11 @@ def _django_sync(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
         tracers = record.route(self, sender) if record.filtering else record.catch_all
         if not tracers:
             return original(self, sender, **named)
-        outer = _in_progress(self)
-        if outer is not None:  # a subclass's send delegating to Django's loop
-            outer.proxied = False
+        found = _current.get()
+        if found is not None and type(found) is _Send and _joins(found, self):
+            found.proxied = False  # a subclass's send delegating to Django's loop
             return original(self, sender, **named)
-        send = _Send(id(self), name, tracers, False)
+        send = _Send(id(self), name, tracers, found)
         token = _current.set(send)
         responses = None
         done = False
@@ -97,7 +102,7 @@ def _django_async(name: str, original: Callable[..., Any]) -> Callable[..., Any]
             if outer is not None:
                 outer.proxied = False
             return await original(self, sender, **named)
-        send = _Send(id(self), name, tracers, False)
+        send = _Send(id(self), name, tracers, _current.get())
         token = _current.set(send)
         responses = None
         done = False
@@ -125,7 +130,8 @@ def _foreign_sync(name: str, original: Callable[..., Any]) -> Callable[..., Any]
         tracers = record.route(self, sender)
         if not tracers:
             return original(self, *args, **named)
-        send = _Send(id(self), name, tracers, True)
+        send = _Send(id(self), name, tracers, _current.get())
+        send.proxied = True
         token = _current.set(send)
         result = None
         done = False
@@ -149,7 +155,8 @@ def _foreign_async(name: str, original: Callable[..., Any]) -> Callable[..., Any
         tracers = record.route(self, sender) if self.receivers else ()
         if not tracers or _in_progress(self) is not None:
             return await original(self, *args, **named)
-        send = _Send(id(self), name, tracers, True)
+        send = _Send(id(self), name, tracers, _current.get())
+        send.proxied = True
         token = _current.set(send)
         result = None
         done = False
@@ -175,11 +182,23 @@ def _live_receivers_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
             return result
         if send.wired and not send.proxied:  # e.g. has_listeners() inside a receiver
             return result
-        if getattr(type(self), LIVE, None) is not _live_receivers:
+        if type(self)._live_receivers is not _live_receivers:
             return result  # a subclass's override calling super(): it is the outermost
-        return _wire(send, result)
+        if send.proxied or send.method[0] == "a" or not _HAS_ASYNC:
+            return _wire(send, result)
+        sync, asynchronous = result  # the common case, inline: Django's send / send_robust
+        if asynchronous:
+            return _wire(send, result)
+        send.wired = True
+        send.receivers = sync
+        send.n = len(sync)
+        return _timed(sync, send.marks), asynchronous
 
     return _live_receivers
+
+
+_HAS_ASYNC = _compat.HAS_ASYNC_SIGNALS
+_timed = cap.timed
 
 
 def _wire(send: cap.Send, result: Any) -> Any:
@@ -190,6 +209,7 @@ def _wire(send: cap.Send, result: Any) -> Any:
     if send.proxied:  # a subclass's own loop (it may fetch the receivers more than once)
         if send.calls is cap.NO_CALLS:
             send.calls = []
+            send.running = -1
         timed: Any = [cap.Proxy(r, send) for r in sync]
     elif send.method in ("send", "send_robust"):
         timed = cap.timed(sync, send.marks)

@@ -11,13 +11,22 @@ counted (``Tracer.unheard``).
 
 from __future__ import annotations
 
+import operator
 import threading
 import warnings
+from itertools import repeat
 from typing import Any
 
 from sigscope.tracing import capture as cap
 from sigscope.tracing.errors import capture
-from sigscope.tracing.names import receiver_info, sender_label, signal_name
+from sigscope.tracing.names import (
+    _by_ids,
+    _signal_names,
+    infos_of,
+    receiver_info,
+    sender_label,
+    signal_name,
+)
 from sigscope.tracing.values import LIMIT, describe, full_repr
 
 #: Running tracers without filters, and those with (rebuilt on start/stop; tuples).
@@ -36,8 +45,14 @@ def route(signal: Any, sender: Any) -> tuple[Any, ...]:
 
 def unheard(signal: Any, sender: Any) -> None:
     """Count a send that reached no receiver, in every tracer that wants it."""
+    key = (id(signal), id(sender))
     for tracer in route(signal, sender) if filtering else catch_all:
-        tracer._count_unheard(signal, sender)
+        counts = tracer._unheard
+        count = counts.get(key)
+        if count is None:
+            tracer._count_unheard(signal, sender)
+        else:
+            counts[key] = count + 1
 
 
 def atom(value: Any) -> bool:
@@ -58,18 +73,35 @@ def finish(send: cap.Send, signal: Any, sender: Any, named: dict[str, Any], resp
         if internal_errors == 1:
             warnings.warn(f"sigscope: recording a send failed: {exc!r}", RuntimeWarning, 2)
     finally:
-        send.receivers = None
-        send.calls = cap.NO_CALLS
+        if send.wired:
+            send.receivers = None
+            if send.proxied:
+                send.calls = cap.NO_CALLS
         send.tracers = ()
 
 
 def _finish(send: cap.Send, signal: Any, sender: Any, named: dict[str, Any], responses: Any):
-    send.end = cap.clock()
+    send.end = _clock()
     tracers = send.tracers
     if send.proxied:
         _capture_proxied(send)
+    elif send.wired:
+        marks = send.marks  # Django's loop, inline (the hot path)
+        called = len(marks) - 1 if len(marks) > send.n else len(marks)
+        if called > 0:
+            receivers = send.receivers
+            sequence = _by_ids.get(tuple(map(id, receivers))) if called == send.n else None
+            send.infos = sequence or infos_of(receivers[:called])
+            if type(responses) is not list or all(
+                map(_is, map(_second, responses), repeat(None, called))
+            ):
+                send.results = None  # mostly: every receiver returned None
+            else:
+                send.results = _results(send, responses, called)
+        else:
+            send.infos, send.results = (), None
     else:
-        _capture_django(send, responses)
+        send.infos, send.results = (), None
     if not (send.infos or send.async_calls or send.error is not None):
         for tracer in tracers:
             tracer._count_unheard(signal, sender)
@@ -81,12 +113,22 @@ def _finish(send: cap.Send, signal: Any, sender: Any, named: dict[str, Any], res
             call.info = receiver_info(call.receiver)
             call.receiver = None
             call.result = _result(call.result, False, "safe")
-    send.signal = signal_name(signal)
-    send.sender = sender_label(sender)
-    ident = threading.get_ident()
+    holder = _signal_names.get(id(signal))
+    send.signal = holder if holder is not None and holder.ref() is signal else signal_name(signal)
+    send.sender = None if sender is None else sender_label(sender)
+    ident = _get_ident()
     send.thread_id = ident
     if ident not in thread_names:
         thread_names[ident] = threading.current_thread().name
+    if len(tracers) == 1:
+        tracer = tracers[0]
+        kwargs = _kwargs(named, *tracer._value_options) if named else ()
+        if tracer.listener is None and type(tracer)._record is _plain_record:
+            tracer._buffer.append((send, kwargs))
+            next(tracer._seen)
+        else:
+            tracer._record(send, kwargs)
+        return
     by_options: dict[Any, tuple[tuple[str, Any], ...]] = {}
     for tracer in tracers:
         options = tracer._value_options
@@ -96,22 +138,18 @@ def _finish(send: cap.Send, signal: Any, sender: Any, named: dict[str, Any], res
         tracer._record(send, kwargs)
 
 
-def _capture_django(send: cap.Send, responses: Any) -> None:
-    receivers, marks = send.receivers, send.marks
-    called = len(marks) - 1 if len(marks) > send.n else len(marks)
-    send.infos = tuple(receiver_info(r) for r in receivers[:called]) if called > 0 else ()
-    send.results = None
-    if responses is None or called <= 0 or type(responses) is not list:
-        return
+_get_ident = threading.get_ident
+#: ``Tracer._record`` (set by sigscope.tracing.tracer): subclasses overriding it are called.
+_plain_record: Any = None
+_clock = cap.clock
+_is = operator.is_
+_second = operator.itemgetter(1)
+
+
+def _results(send: cap.Send, responses: list[Any], called: int) -> list[Any]:
     robust = send.method.endswith("_robust")
-    results = None
-    for index in range(min(called, len(responses))):
-        value = responses[index][1]
-        if value is not None:
-            if results is None:
-                results = [None] * called
-            results[index] = _result(value, robust, send.tracers[0]._reprs)
-    send.results = results
+    reprs = send.tracers[0]._reprs
+    return [_result(pair[1], robust, reprs) for pair in responses[:called]]
 
 
 def _capture_proxied(send: cap.Send) -> None:
@@ -142,10 +180,14 @@ class cap_text(str):
 def _kwargs(named: dict[str, Any], redactor: Any, reprs: str) -> tuple[tuple[str, Any], ...]:
     """``(name, value)`` pairs: atoms as they are, the rest described, secrets hidden."""
     out = []
-    hide_value = redactor.enabled and redactor.hides_setting_value(named)
     hidden = redactor if redactor.enabled else None
+    decided = redactor.decided.get
+    hide_value = hidden is not None and "setting" in named and redactor.hides_setting_value(named)
     for name, value in named.items():
-        if (hidden is not None and hidden.hides(name)) or (hide_value and name == "value"):
+        hide = decided(name) if hidden is not None else False
+        if hide is None:
+            hide = redactor.hides(name)
+        if hide or (hide_value and name == "value"):
             out.append((name, cap_text(redactor.substitute)))
         elif atom(value):
             out.append((name, value))

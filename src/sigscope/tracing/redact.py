@@ -48,22 +48,23 @@ class Redactor:
     (True, True, False)
     """
 
-    __slots__ = ("_cache", "_filter", "_lock", "_words", "enabled", "substitute")
+    __slots__ = ("_filter", "_lock", "_words", "decided", "enabled", "substitute")
 
     def __init__(self, words: Iterable[str] | None) -> None:
         self.enabled = words is not None
         escaped = [re.escape(w) for w in (words or ())]
         self._words = re.compile("|".join(escaped), re.IGNORECASE) if escaped else None
-        self._cache: dict[str, bool] = {}
+        #: name -> hidden?, for the names seen so far
+        self.decided: dict[str, bool] = {}
         self._filter: Any = None
         self._lock = threading.Lock()
         self.substitute = _FALLBACK_SUBSTITUTE
 
     def hides(self, name: str) -> bool:
         """Whether ``name``'s value is hidden (cached per name)."""
-        hidden = self._cache.get(name)
+        hidden = self.decided.get(name)
         if hidden is None:
-            hidden = self._cache[name] = self._decide(name)
+            hidden = self.decided[name] = self._decide(name)
         return hidden
 
     def _decide(self, name: str) -> bool:

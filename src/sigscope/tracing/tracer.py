@@ -129,7 +129,6 @@ class Tracer:
         self._buffer: deque[tuple[Any, tuple[tuple[str, Any], ...]]] = deque(maxlen=max_events)
         self._frozen: dict[int, SendEvent] = {}
         self._seen = itertools.count()
-        self._seen_value = 0
         self._unheard: dict[Any, int] = {}
         self._unheard_names: dict[Any, tuple[Any, str | None]] = {}
         self._retired: dict[tuple[Any, str | None], int] = {}
@@ -185,7 +184,8 @@ class Tracer:
     @property
     def dropped(self) -> int:
         """Events pushed out of the ring buffer."""
-        return max(0, self._seen_value - len(self._buffer))
+        seen = int(repr(self._seen)[6:-1])  # "count(N)": N sends were recorded
+        return max(0, seen - len(self._buffer))
 
     @property
     def unheard(self) -> tuple[UnheardSends, ...]:
@@ -206,7 +206,6 @@ class Tracer:
         self._buffer.clear()
         self._frozen = {}
         self._seen = itertools.count()
-        self._seen_value = 0
         self._unheard.clear()
         self._unheard_names.clear()
         self._retired.clear()
@@ -215,7 +214,7 @@ class Tracer:
     # -- recording (called by sigscope.tracing.record, in the sending thread)
     def _record(self, send: Any, kwargs: tuple[tuple[str, Any], ...]) -> None:
         self._buffer.append((send, kwargs))
-        self._seen_value = next(self._seen) + 1
+        next(self._seen)
         if self.listener is not None:
             event = self._frozen[send.id] = freeze(send, kwargs)
             self._notify(event)
@@ -287,6 +286,9 @@ class Tracer:
         if not (self._signal_objects or self._signal_names):
             return True
         return id(signal) in self._signal_objects or _named(name, self._signal_names)
+
+
+record._plain_record = Tracer._record
 
 
 def _named(name: str, wanted: tuple[str, ...]) -> bool:
