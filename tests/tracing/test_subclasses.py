@@ -67,8 +67,10 @@ def test_a_plugin_signal_records_only_the_receivers_it_called_in_their_order(plu
     assert [c.name.rpartition(".")[2] for c in outer.calls] == ["core", "bank", "stripe"]
     assert [c.result for c in outer.calls] == ["'C'", "'B'", "'S'"]
     core, bank, stripe = outer.calls
-    assert stripe.duration_ns >= 5_000_000 > bank.duration_ns >= 1_000_000 > core.duration_ns
-    assert core.offset_ns <= bank.offset_ns <= stripe.offset_ns
+    assert stripe.duration_ns >= 5_000_000 and bank.duration_ns >= 1_000_000  # their own times
+    assert core.offset_ns + core.duration_ns <= bank.offset_ns
+    assert bank.offset_ns + bank.duration_ns <= stripe.offset_ns
+    assert stripe.offset_ns + stripe.duration_ns <= outer.duration_ns
     [nested] = t.sends(inner)
     assert nested.parent == (outer.id, 2)  # made inside "stripe", the third receiver that ran
     assert outer.method == "send"
@@ -127,7 +129,10 @@ def test_a_sorting_live_receivers_override_pairs_each_receiver_with_its_own_resu
         ("m.a_fast", "'fast'"),
         ("m.b_slow", "'slow'"),
     ]
-    assert event.calls[1].duration_ns >= 5_000_000 > event.calls[0].duration_ns
+    first, second = event.calls
+    assert (
+        second.duration_ns >= 5_000_000 and first.offset_ns + first.duration_ns <= second.offset_ns
+    )
     assert t.sends(inner)[0].parent == (event.id, 1)
 
 

@@ -59,7 +59,7 @@ def _django_sync(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
         if not self.receivers or _no_receivers(self, sender):
             if record.catch_all or record.filtering:
                 _unheard(self, sender)
-            return original(self, sender, **named)
+            return []  # what Django's send/send_robust return here (4.2-6.1)
         tracers = record.route(self, sender) if record.filtering else record.catch_all
         if not tracers:
             return original(self, sender, **named)
@@ -95,7 +95,7 @@ def _django_async(name: str, original: Callable[..., Any]) -> Callable[..., Any]
         if not self.receivers or _no_receivers(self, sender):
             if record.catch_all or record.filtering:
                 _unheard(self, sender)
-            return await original(self, sender, **named)
+            return []  # what Django's asend/asend_robust return here (5.0-6.1)
         tracers = record.route(self, sender)
         outer = _in_progress(self)
         if not tracers or outer is not None:
