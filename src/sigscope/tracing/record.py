@@ -132,10 +132,9 @@ def _finish(send: cap.Send, signal: Any, sender: Any, named: dict[str, Any], res
     by_options: dict[Any, tuple[tuple[str, Any], ...]] = {}
     for tracer in tracers:
         options = tracer._value_options
-        kwargs = by_options.get(options)
-        if kwargs is None:
-            kwargs = by_options[options] = _kwargs(named, *options) if named else ()
-        tracer._record(send, kwargs)
+        if options not in by_options:
+            by_options[options] = _kwargs(named, *options) if named else ()
+        tracer._record(send, by_options[options])
 
 
 _get_ident = threading.get_ident
