@@ -38,6 +38,7 @@ _saved: list[tuple[type, str, Any, Any]] = []  # (class, name, original, install
 _lock = threading.RLock()
 _Send, _current, _reset = cap.Send, cap.current, cap.current.reset
 _unheard, _finish, _capture = record.unheard, record.finish, cap.safe_capture
+_record_send, _failed, _release = record._finish, record.failed, record.release
 _no_receivers = _compat.no_receivers_cached
 
 
@@ -56,7 +57,10 @@ def _in_progress(signal: Any) -> Any:
 
 def _django_sync(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
     def method(self: Signal, sender: Any, **named: Any) -> Any:
-        if not self.receivers or _no_receivers(self, sender):
+        cache = self.sender_receivers_cache
+        if not self.receivers or (
+            (type(cache) is not dict or cache) and _no_receivers(self, sender)
+        ):
             if record.catch_all or record.filtering:
                 _unheard(self, sender)
             return []  # what Django's send/send_robust return here (4.2-6.1)
@@ -81,7 +85,12 @@ def _django_sync(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
                 _reset(token)
             except ValueError:
                 pass
-            _finish(send, self, sender, named, responses)
+            try:  # record.finish(), inline: one frame less per send
+                _record_send(send, self, sender, named, responses)
+            except Exception as exc:
+                _failed(send, exc)
+            else:
+                _release(send)
         if send.async_calls:
             return cap.unwrap_pairs(responses)
         return responses

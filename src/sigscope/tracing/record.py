@@ -63,21 +63,30 @@ def atom(value: Any) -> bool:
 
 def finish(send: cap.Send, signal: Any, sender: Any, named: dict[str, Any], responses: Any) -> None:
     """Turn ``send`` into text and ids and hand it to its tracers; never raises ``Exception``."""
-    global internal_errors
     try:
         _finish(send, signal, sender, named, responses)
-    except RecursionError:  # at the application's recursion limit: this send is not kept
-        internal_errors += 1
     except Exception as exc:  # a sigscope bug must not reach the application
-        internal_errors += 1
-        if internal_errors == 1:
-            warnings.warn(f"sigscope: recording a send failed: {exc!r}", RuntimeWarning, 2)
-    finally:
-        if send.wired:
-            send.receivers = None
-            if send.proxied:
-                send.calls = cap.NO_CALLS
-        send.tracers = ()
+        failed(send, exc)
+    else:
+        release(send)
+
+
+def release(send: cap.Send) -> None:
+    """Drop what the send held of the application."""
+    if send.wired:
+        send.receivers = None
+        if send.proxied:
+            send.calls = cap.NO_CALLS
+    send.tracers = ()
+
+
+def failed(send: cap.Send, exc: Exception) -> None:
+    """Recording ``send`` raised ``exc``: count it (warn once), keep nothing."""
+    global internal_errors
+    internal_errors += 1
+    release(send)
+    if internal_errors == 1 and type(exc) is not RecursionError:  # at the recursion limit
+        warnings.warn(f"sigscope: recording a send failed: {exc!r}", RuntimeWarning, 2)
 
 
 def _finish(send: cap.Send, signal: Any, sender: Any, named: dict[str, Any], responses: Any):
