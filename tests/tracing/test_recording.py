@@ -208,3 +208,11 @@ def test_threads_and_asyncio_tasks_at_once_get_their_own_parents():
         parent = events[child.parent[0]]
         assert dict(parent.kwargs)["n"] == dict(child.kwargs)["n"]
         assert parent.thread_id == child.thread_id
+
+
+def test_record_empty_keeps_sends_nobody_heard_as_events_too():
+    with sigscope.trace(record_empty=True) as everything, sigscope.trace() as usual:
+        signal.send(sender=None)
+    assert [e.signal.rpartition(".")[2] for e in everything.events] == ["signal"]
+    assert everything.events[0].calls == () and usual.events == ()
+    assert [u.count for u in everything.unheard] == [1] == [u.count for u in usual.unheard]

@@ -58,9 +58,10 @@ def _in_progress(signal: Any) -> Any:
 def _django_sync(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
     def method(self: Signal, sender: Any, **named: Any) -> Any:
         cache = self.sender_receivers_cache
-        if not self.receivers or (
-            (type(cache) is not dict or cache) and _no_receivers(self, sender)
-        ):
+        if (
+            not self.receivers
+            or ((type(cache) is not dict or cache) and _no_receivers(self, sender))
+        ) and not record.record_all:
             if record.catch_all or record.filtering:
                 _unheard(self, sender)
             return []  # what Django's send/send_robust return here (4.2-6.1)
@@ -101,7 +102,7 @@ def _django_sync(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
 
 def _django_async(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
     async def method(self: Signal, sender: Any, **named: Any) -> Any:
-        if not self.receivers or _no_receivers(self, sender):
+        if (not self.receivers or _no_receivers(self, sender)) and not record.record_all:
             if record.catch_all or record.filtering:
                 _unheard(self, sender)
             return []  # what Django's asend/asend_robust return here (5.0-6.1)
@@ -132,8 +133,10 @@ def _django_async(name: str, original: Callable[..., Any]) -> Callable[..., Any]
 def _foreign_sync(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
     def method(self: Signal, *args: Any, **named: Any) -> Any:
         sender = args[0] if args else named.get("sender")
-        if not self.receivers or _in_progress(self) is not None:
-            if not self.receivers and (record.catch_all or record.filtering):
+        if _in_progress(self) is not None:
+            return original(self, *args, **named)
+        if not self.receivers and not record.record_all:
+            if record.catch_all or record.filtering:
                 _unheard(self, sender)
             return original(self, *args, **named)
         tracers = record.route(self, sender)
@@ -161,7 +164,7 @@ def _foreign_sync(name: str, original: Callable[..., Any]) -> Callable[..., Any]
 def _foreign_async(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
     async def method(self: Signal, *args: Any, **named: Any) -> Any:
         sender = args[0] if args else named.get("sender")
-        tracers = record.route(self, sender) if self.receivers else ()
+        tracers = record.route(self, sender) if self.receivers or record.record_all else ()
         if not tracers or _in_progress(self) is not None:
             return await original(self, *args, **named)
         send = _Send(id(self), name, tracers, _current.get())

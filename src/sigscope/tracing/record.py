@@ -32,6 +32,8 @@ from sigscope.tracing.values import LIMIT, describe, full_repr
 #: Running tracers without filters, and those with (rebuilt on start/stop; tuples).
 catch_all: tuple[Any, ...] = ()
 filtering: tuple[Any, ...] = ()
+#: Some running tracer records sends that ran no receiver as events (``record_empty``).
+record_all = False
 internal_errors = 0
 thread_names: dict[int, str] = {}
 

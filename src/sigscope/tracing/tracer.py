@@ -40,6 +40,7 @@ def _uninstall() -> None:
 def _regroup() -> None:
     record.catch_all = tuple(t for t in _active if not (t._filtered or t._by_sender))
     record.filtering = tuple(t for t in _active if t._filtered or t._by_sender)
+    record.record_all = any(t.record_empty for t in _active)
 
 
 class Tracer:
