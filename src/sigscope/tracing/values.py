@@ -39,6 +39,7 @@ import decimal
 import functools
 import types
 import uuid
+import weakref
 from typing import Any
 
 from django.db.models import Model
@@ -195,12 +196,22 @@ def _model_label(cls: type) -> str:
     return type_label(cls)
 
 
+#: id(model class) -> (weak reference to it, label, pk attname): read once per class.
+_models: dict[int, tuple[Any, str, Any]] = {}
+
+
 def _model_instance(value: Any, cls: type) -> str:
-    meta = _type_attribute(cls, "__dict__").get("_meta")
-    pk_field = _instance_dict(meta).get("pk")
-    attname = _instance_dict(pk_field).get("attname")
+    cached = _models.get(id(cls))
+    if cached is None or cached[0]() is not cls:
+        meta = _type_attribute(cls, "__dict__").get("_meta")
+        attname = _instance_dict(_instance_dict(meta).get("pk")).get("attname")
+        cached = (weakref.ref(cls), _model_label(cls), attname)
+        if len(_models) > 10_000:
+            _models.clear()
+        _models[id(cls)] = cached
+    attname = cached[2]
     pk = _instance_dict(value).get(attname, None) if type(attname) is str else None
-    return f"<{_model_label(cls)} pk={describe(pk, 60)}>"
+    return f"<{cached[1]} pk={describe(pk, 60)}>"
 
 
 def _queryset(value: Any, cls: type) -> str:
