@@ -106,7 +106,9 @@ def test_the_global_signal_pattern_chains_through_every_receiver():
     with sigscope.trace() as t:
         assert signal.send_chained(None, "value", value="x") == "x+first+second"
         assert signal.send(sender=None) == [(first, None), (second, None)]
-    chained, plain = t.sends(signal)
+        signal.send_chained(sender="shop", chain_kwarg_name="value", value="y")
+    chained, plain, by_keyword = t.sends(signal)
+    assert by_keyword.sender == "'shop'" and "sender" not in dict(by_keyword.kwargs)
     assert [c.result for c in chained.calls] == ["'x+first'", "'x+first+second'"]
     assert [c.name for c in plain.calls] == ["a.first", "b.second"]
 

@@ -154,7 +154,7 @@ def _foreign_sync(name: str, original: Callable[..., Any]) -> Callable[..., Any]
             if not done:
                 send.error = _capture(sys.exc_info()[1])  # type: ignore[arg-type]
             cap.restore(token)
-            _finish(send, self, sender, named, result)
+            _finish(send, self, sender, _without_sender(named), result)
         return cap.unwrap_pairs(result)
 
     cap.hide_frames(__file__, method)
@@ -179,11 +179,18 @@ def _foreign_async(name: str, original: Callable[..., Any]) -> Callable[..., Any
             if not done:
                 send.error = _capture(sys.exc_info()[1])  # type: ignore[arg-type]
             cap.restore(token)
-            _finish(send, self, sender, named, result)
+            _finish(send, self, sender, _without_sender(named), result)
         return cap.unwrap_pairs(result)
 
     cap.hide_frames(__file__, method)
     return method
+
+
+def _without_sender(named: dict[str, Any]) -> dict[str, Any]:
+    """A subclass method's keyword arguments, ``sender=`` (recorded as the sender) left out."""
+    if "sender" not in named:
+        return named
+    return {name: value for name, value in named.items() if name != "sender"}
 
 
 def _live_receivers_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
