@@ -33,13 +33,13 @@ import asyncio
 import contextlib
 import contextvars
 import itertools
-import linecache
 import threading
 import time
 from collections.abc import Iterable
 from typing import Any
 
 from sigscope.tracing.errors import Captured, capture
+from sigscope.tracing.frames import hide_frames
 
 __all__ = ["current_call"]
 
@@ -53,30 +53,6 @@ task_calls: dict[Any, AsyncCall] = {}
 NO_CALLS: list[list[Any]] = []
 _get_running_loop = asyncio._get_running_loop
 _current_task = asyncio.current_task
-
-
-def hide_frames(module_file: str, *functions: Any) -> None:
-    """Keep ``functions``' frames out of ``warnings``/``logging`` stack levels.
-
-    ``warnings.warn(stacklevel=n)`` and ``logging``'s ``stacklevel`` skip frames
-    whose file name contains ``importlib`` and ``_bootstrap`` (CPython's
-    ``_is_internal_frame``, in the C and the Python implementation).  The
-    patched send methods and the proxies are compiled under such a name, so a
-    receiver's ``warnings.warn(..., stacklevel=3)`` points where it points
-    without tracing.  The real source is registered in ``linecache`` under that
-    name, so tracebacks still show the lines.
-    """
-    hidden = f"{module_file} (hidden like importlib._bootstrap)"
-    try:
-        if hidden in linecache.cache:
-            raise FileExistsError
-        with open(module_file, encoding="utf-8") as handle:
-            lines = handle.readlines()
-        linecache.cache[hidden] = (sum(map(len, lines)), None, lines, hidden)
-    except OSError:  # FileExistsError: registered already
-        pass
-    for function in functions:
-        function.__code__ = function.__code__.replace(co_filename=hidden)
 
 
 class Send:

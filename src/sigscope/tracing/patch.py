@@ -31,6 +31,7 @@ from django.dispatch import Signal
 from sigscope import _compat
 from sigscope.tracing import capture as cap
 from sigscope.tracing import record
+from sigscope.tracing.frames import hide_frames
 
 METHODS = ("send", "send_robust", "asend", "asend_robust")
 LIVE = _compat.LIVE_RECEIVERS
@@ -96,7 +97,7 @@ def _django_sync(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
             return cap.unwrap_pairs(responses)
         return responses
 
-    cap.hide_frames(__file__, method)
+    hide_frames(__file__, method)
     return method
 
 
@@ -126,7 +127,7 @@ def _django_async(name: str, original: Callable[..., Any]) -> Callable[..., Any]
             _finish(send, self, sender, named, responses)
         return cap.unwrap_pairs(responses)
 
-    cap.hide_frames(__file__, method)
+    hide_frames(__file__, method)
     return method
 
 
@@ -157,7 +158,7 @@ def _foreign_sync(name: str, original: Callable[..., Any]) -> Callable[..., Any]
             _finish(send, self, sender, _without_sender(named), result)
         return cap.unwrap_pairs(result)
 
-    cap.hide_frames(__file__, method)
+    hide_frames(__file__, method)
     return method
 
 
@@ -182,7 +183,7 @@ def _foreign_async(name: str, original: Callable[..., Any]) -> Callable[..., Any
             _finish(send, self, sender, _without_sender(named), result)
         return cap.unwrap_pairs(result)
 
-    cap.hide_frames(__file__, method)
+    hide_frames(__file__, method)
     return method
 
 

@@ -197,10 +197,11 @@ def _kwargs(named: dict[str, Any], redactor: Any, reprs: str) -> tuple[tuple[str
         hide = decided(name) if hidden is not None else False
         if hide is None:
             hide = redactor.hides(name)
+        cls = type(value)
         if hide or (hide_value and name == "value"):
             out.append((name, cap_text(redactor.substitute)))
-        elif atom(value):
-            out.append((name, value))
+        elif value is None or cls is bool or cls is int or (cls is str and len(value) <= LIMIT):
+            out.append((name, value))  # an atom (see atom()), inline: this runs per kwarg
         elif reprs == "full":
             out.append((name, cap_text(full_repr(value))))
         else:
