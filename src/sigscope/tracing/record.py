@@ -11,10 +11,8 @@ counted (``Tracer.unheard``).
 
 from __future__ import annotations
 
-import operator
 import threading
 import warnings
-from itertools import repeat
 from typing import Any
 
 from sigscope.tracing import capture as cap
@@ -101,14 +99,19 @@ def _finish(send: cap.Send, signal: Any, sender: Any, named: dict[str, Any], res
         called = len(marks) - 1 if len(marks) > send.n else len(marks)
         if called > 0:
             receivers = send.receivers
-            sequence = _by_ids.get(tuple(map(id, receivers))) if called == send.n else None
-            send.infos = sequence or infos_of(receivers[:called])
-            if type(responses) is not list or all(
-                map(_is, map(_second, responses), repeat(None, called))
-            ):
-                send.results = None  # mostly: every receiver returned None
+            if called != send.n:
+                sequence = None
+            elif called == 1:
+                sequence = _by_ids.get((id(receivers[0]),))
             else:
-                send.results = _results(send, responses, called)
+                sequence = _by_ids.get(tuple(map(id, receivers)))
+            send.infos = sequence or infos_of(receivers[:called])
+            send.results = None  # mostly: every receiver returned None (tested by identity)
+            if type(responses) is list:
+                for pair in responses:
+                    if pair[1] is not None:
+                        send.results = _results(send, responses, called)
+                        break
         else:
             send.infos, send.results = (), None
     else:
@@ -152,8 +155,6 @@ _get_ident = threading.get_ident
 #: ``Tracer._record`` (set by sigscope.tracing.tracer): subclasses overriding it are called.
 _plain_record: Any = None
 _clock = cap.clock
-_is = operator.is_
-_second = operator.itemgetter(1)
 
 
 def _results(send: cap.Send, responses: list[Any], called: int) -> list[Any]:
