@@ -1,6 +1,7 @@
-"""What a running Tracer costs: ``Signal.send`` and ``Model.objects.create()``, untraced vs traced.
+"""What a running Tracer costs, next to raw Django and to sentry-sdk's ``signals_spans``.
 
-Run:  python benchmarks/bench_tracing.py        (prints a Markdown table)
+Run:  python benchmarks/bench_tracing.py        (prints a Markdown table; needs sentry-sdk
+      for the peer rows, else they are skipped and say so)
 
 * ``send``: ``signal.send(sender=None)`` on a fresh ``Signal`` with 0, 1, 10 and
   100 no-op receivers (distinct module-level functions, connected weakly).
@@ -10,6 +11,9 @@ Run:  python benchmarks/bench_tracing.py        (prints a Markdown table)
   which Django skips).  Each round's creates run in one ``transaction.atomic()``
   block that is rolled back, untimed, so the tables do not grow.  ``DEBUG`` is
   switched off (the demo turns it on) so the query log is not part of the cost.
+* ``get``: ``django.test.Client().get("/ping/")`` of a view returning ``HttpResponse("ok")``
+  (no middleware, no database): ``request_started``/``request_finished`` fire, the
+  second with the test client's own receiver.
 * ``traced`` = a ``Tracer(max_events=1000)`` is running (its ring buffer is full
   after the first round, so old events are being dropped, as in a long trace).
 * ``no tracer active``: the 10-receiver send timed before any tracer ever started,
@@ -17,6 +21,14 @@ Run:  python benchmarks/bench_tracing.py        (prints a Markdown table)
   attributes restored).  These two phases cannot be interleaved, so a few per cent
   of drift is noise; the identity check of the restored attributes is what shows
   zero cost.
+
+* ``sentry-sdk``: run in a child process (its patches cannot be undone):
+  ``sentry_sdk.init(dsn="https://public@127.0.0.1/1", transport=<a Transport that
+  drops every envelope>, traces_sample_rate=1.0,
+  integrations=[DjangoIntegration(signals_spans=True)], default_integrations=False)``,
+  each round inside ``sentry_sdk.start_transaction()``.  Its ratio isolates
+  ``signals_spans``: rounds alternate between its ``Signal._live_receivers`` patch
+  and Django's original (its other Django patches stay on in both).
 
 Every figure is the median over interleaved rounds (untraced and traced rounds
 alternate, the order flipping each round, to cancel drift), per operation, with
@@ -28,9 +40,11 @@ from __future__ import annotations
 import argparse
 import gc
 import itertools
+import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -99,6 +113,30 @@ def create_workload(model: type, **fields: str) -> Workload:
     return run
 
 
+def get_workload() -> Workload:
+    """``Client().get("/ping/")`` of a trivial view (its own URLconf, no middleware)."""
+    from django.conf import settings
+    from django.http import HttpResponse
+    from django.test import Client
+    from django.urls import clear_url_caches, path
+
+    urls = types.ModuleType("bench_tracing_urls")
+    urls.urlpatterns = [path("ping/", lambda request: HttpResponse("ok"))]  # type: ignore[attr-defined]
+    sys.modules[urls.__name__] = urls
+    settings.ROOT_URLCONF = urls.__name__
+    clear_url_caches()
+    client = Client()
+
+    def run(ops: int) -> int:
+        get = client.get
+        start = time.perf_counter_ns()
+        for _ in range(ops):
+            get("/ping/")
+        return time.perf_counter_ns() - start
+
+    return run
+
+
 # --------------------------------------------------------------------------- timing
 
 
@@ -123,33 +161,118 @@ def calibrate(run: Workload) -> int:
     return max(1, min(1_000_000, int(ops * ROUND_NS / max(elapsed, 1))))
 
 
-def interleaved(run: Workload, rounds: int) -> tuple[float, float, int]:
-    """Median ns/op untraced and traced, from alternating rounds; and the sends traced."""
-    from sigscope.tracing import Tracer
-
-    tracer = Tracer(max_events=1000)
+def interleaved(
+    run: Workload, rounds: int, on: Callable[[], object], off: Callable[[], object]
+) -> tuple[float, float]:
+    """Median ns/op with ``off()`` and with ``on()`` in force, from alternating rounds."""
     ops = calibrate(run)
 
-    def traced(n: int) -> float:
-        tracer.start()
+    def switched(n: int) -> float:
+        on()
         try:
             return timed(run, n)
         finally:
-            tracer.stop()
+            off()
 
     timed(run, ops)  # warm-up, both ways
-    traced(ops)
+    switched(ops)
     plain_times: list[float] = []
     traced_times: list[float] = []
     for i in range(rounds):
         if i % 2 == 0:
             plain_times.append(timed(run, ops))
-            traced_times.append(traced(ops))
+            traced_times.append(switched(ops))
         else:
-            traced_times.append(traced(ops))
+            traced_times.append(switched(ops))
             plain_times.append(timed(run, ops))
-    seen = len(tracer.events) + tracer.dropped
-    return statistics.median(plain_times), statistics.median(traced_times), seen
+    return statistics.median(plain_times), statistics.median(traced_times)
+
+
+def cases() -> list[tuple[str, Callable[[], Workload]]]:
+    from sigscope.demo.blog.models import Tag
+    from sigscope.demo.shop.models import Customer
+
+    found: list[tuple[str, Callable[[], Workload]]] = []
+    for n in (0, 1, 10, 100):
+        found.append((f"`send`, {n} receiver{'s' if n != 1 else ''}", lambda n=n: send_workload(n)))
+    found.append(("`Tag.objects.create()`", lambda: create_workload(Tag, name="tag-{}")))
+    found.append(
+        (
+            "`Customer.objects.create()`",
+            lambda: create_workload(Customer, name="customer {}", email="c{}@example.com"),
+        )
+    )
+    found.append(("`Client().get()` of a trivial view", get_workload))
+    return found
+
+
+def sigscope_rows(rounds: int) -> tuple[list[tuple[str, float, float]], dict[str, int]]:
+    from sigscope.tracing import Tracer
+
+    rows, recorded = [], {}
+    for case, make in cases():
+        tracer = Tracer(max_events=1000)
+        plain, traced = interleaved(make(), rounds, tracer.start, tracer.stop)
+        rows.append((case, plain, traced))
+        recorded[case] = len(tracer.events) + tracer.dropped
+    return rows, recorded
+
+
+def sentry_rows(rounds: int) -> list[tuple[str, float, float]]:
+    """The peer, in this (child) process: sentry-sdk's signals_spans on vs off."""
+    import sentry_sdk
+    from django.dispatch import Signal
+    from sentry_sdk.integrations.django import DjangoIntegration
+    from sentry_sdk.transport import Transport
+
+    class DropTransport(Transport):
+        def capture_envelope(self, envelope: object) -> None:
+            pass
+
+    original = vars(Signal)["_live_receivers"]
+    sentry_sdk.init(
+        dsn="https://public@127.0.0.1/1",
+        transport=DropTransport,
+        traces_sample_rate=1.0,
+        integrations=[DjangoIntegration(signals_spans=True)],
+        default_integrations=False,
+    )
+    patched = vars(Signal)["_live_receivers"]
+    assert patched is not original, "sentry-sdk did not patch Signal._live_receivers"
+    Signal._live_receivers = original  # type: ignore[method-assign]
+
+    def in_transaction(run: Workload) -> Workload:
+        def wrapped(ops: int) -> int:
+            with sentry_sdk.start_transaction(name="bench", op="bench"):
+                return run(ops)
+
+        return wrapped
+
+    rows = []
+    for case, make in cases():
+        plain, traced = interleaved(
+            in_transaction(make()),
+            rounds,
+            lambda: setattr(Signal, "_live_receivers", patched),
+            lambda: setattr(Signal, "_live_receivers", original),
+        )
+        rows.append((case, plain, traced))
+    return rows
+
+
+def peer_rows(rounds: int) -> tuple[list[tuple[str, float, float]], str]:
+    try:
+        import sentry_sdk
+    except ImportError:
+        return [], "sentry-sdk not installed: peer rows skipped"
+    child = subprocess.run(
+        [sys.executable, __file__, "--peer", "--rounds", str(rounds)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows = [tuple(row) for row in json.loads(child.stdout.splitlines()[-1])]
+    return rows, f"sentry-sdk {sentry_sdk.VERSION}"  # type: ignore[return-value]
 
 
 def plain_only(run: Workload, rounds: int, ops: int) -> float:
@@ -168,9 +291,18 @@ def fmt(ns: float) -> str:
     return f"{ns:,.0f} ns"
 
 
+TARGETS = {
+    "`send`, 10 receivers": 1.5,
+    "`Customer.objects.create()`": 1.08,
+    "`Tag.objects.create()`": 1.08,
+    "`Client().get()` of a trivial view": 1.10,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=15, help="rounds of each (default 15)")
+    parser.add_argument("--peer", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     rounds = args.rounds
 
@@ -178,27 +310,23 @@ def main(argv: list[str] | None = None) -> int:
     from django.conf import settings
     from django.dispatch import Signal
 
-    from sigscope.demo.blog.models import Tag
-    from sigscope.demo.shop.models import Customer
-    from sigscope.tracing import METHODS, Tracer, active_tracers
+    from sigscope.tracing import Tracer, active_tracers
 
     settings.DEBUG = False
-    originals = {
-        name: vars(Signal)[name] for name in (*METHODS, "_live_receivers") if name in vars(Signal)
-    }
+    if args.peer:
+        print(json.dumps(sentry_rows(rounds)))
+        return 0
+    originals = dict(vars(Signal))
     thread_start = threading.Thread.start
 
     print(
         f"- platform: {platform.platform()} ({platform.machine()})\n"
         f"- Python {platform.python_version()} ({platform.python_implementation()}), "
         f"Django {django.get_version()}, sigscope {sigscope.__version__}\n"
-        f"- os.cpu_count(): {os.cpu_count()}\n"
+        f"- os.cpu_count(): {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}\n"
         f"- {rounds} interleaved rounds per case, medians, ns/µs per operation\n",
         flush=True,
     )
-
-    rows: list[tuple[str, float, float]] = []
-    recorded: dict[str, int] = {}
 
     # "No tracer active": before any tracer has ever started, then right after one
     # traced the same send and stopped (adjacent phases, to keep drift out).
@@ -207,53 +335,38 @@ def main(argv: list[str] | None = None) -> int:
     before = plain_only(idle_send, rounds, idle_ops)
     with Tracer(max_events=1000):
         timed(idle_send, idle_ops)
-    restored = threading.Thread.start is thread_start and all(
-        vars(Signal)[name] is value for name, value in originals.items()
-    )
     after = plain_only(idle_send, rounds, idle_ops)
 
-    for n in (0, 1, 10, 100):
-        case = f"`send`, {n} receiver{'s' if n != 1 else ''}"
-        plain, traced, recorded[case] = interleaved(send_workload(n), rounds)
-        rows.append((case, plain, traced))
-
-    for model, fields in (
-        (Tag, {"name": "tag-{}"}),
-        (Customer, {"name": "customer {}", "email": "c{}@example.com"}),
-    ):
-        case = f"`{model.__name__}.objects.create()`"
-        plain, traced, recorded[case] = interleaved(create_workload(model, **fields), rounds)
-        rows.append((case, plain, traced))
-
+    rows, recorded = sigscope_rows(rounds)
+    peers, peer_note = peer_rows(rounds)
     assert not active_tracers()
-    restored = (
-        restored
-        and threading.Thread.start is thread_start
-        and all(vars(Signal)[name] is value for name, value in originals.items())
-    )
-    rows.append(
-        ("`send`, 10 receivers, no tracer active (before any start vs after stop)", before, after)
-    )
+    restored = threading.Thread.start is thread_start and dict(vars(Signal)) == originals
 
-    print("| case | untraced | traced | ratio |")
-    print("|---|---:|---:|---:|")
+    print("| case | raw Django | sigscope | ratio | sentry-sdk `signals_spans` | ratio |")
+    print("|---|---:|---:|---:|---:|---:|")
+    peer = {case: (plain, traced) for case, plain, traced in peers}
     for case, plain, traced in rows:
-        print(f"| {case} | {fmt(plain)} | {fmt(traced)} | {traced / plain:.2f}× |")
+        cells = [case, fmt(plain), fmt(traced), f"{traced / plain:.2f}×"]
+        if case in peer:
+            p_plain, p_traced = peer[case]
+            cells += [fmt(p_traced), f"{p_traced / p_plain:.2f}×"]
+        else:
+            cells += ["–", "–"]
+        print("| " + " | ".join(cells) + " |")
+    idle = "`send`, 10 receivers, no tracer running (before any start vs after stop)"
+    print(f"| {idle} | {fmt(before)} | {fmt(after)} | {after / before:.2f}× | – | – |")
 
     ratios = {case: traced / plain for case, plain, traced in rows}
-    idle_case = rows[-1][0]
-    print()
-    print("Targets:")
-    targets = [("`send`, 10 receivers", 2.0)]
-    targets += [(case, 1.10) for case in ratios if "create()" in case]
-    for case, limit in targets:
+    print("\nTargets:")
+    for case, limit in TARGETS.items():
         verdict = "met" if ratios[case] <= limit else "MISSED"
         print(f"- ≤ {limit:.2f}× on {case}: {ratios[case]:.2f}× ({verdict})")
     print(
-        f"- ~1.00× with no tracer active: {ratios[idle_case]:.2f}× "
-        f"(phases not interleavable, a few % is drift; Signal's class attributes and "
-        f"Thread.start restored as the same objects: {'yes' if restored else 'NO'})"
+        f"- 1.00× with no tracer running: {after / before:.2f}× (phases not interleavable; "
+        f"every Signal class attribute and Thread.start restored as the same objects: "
+        f"{'yes' if restored else 'NO'})"
     )
+    print(f"- peer: {peer_note}")
     quiet = [c for c, n in recorded.items() if n == 0 and "0 receivers" not in c]
     print(
         "- sends recorded while traced: "

@@ -10,7 +10,10 @@ import pytest
 MODULES = [
     "sigscope.safe",
     "sigscope.describe",
-    "sigscope.tracing",
+    "sigscope.tracing.tracer",
+    "sigscope.tracing.values",
+    "sigscope.tracing.redact",
+    "sigscope.tracing.capture",
     "sigscope.demo",
     "sigscope.registry.site_match",
 ]

@@ -1,11 +1,15 @@
-"""Run Django's own ``dispatch`` and ``signals`` test suites with and without a sigscope Tracer.
+"""Run Django's own signal-related test suites with and without a sigscope Tracer.
 
 Run:  python tools/django_suite.py        (exit 0: tracing changed no outcome)
 
 The installed Django's sdist is downloaded from PyPI once (``pip download``) and
 its ``tests/`` directory extracted, both under ``.ci-cache/django-sdist/`` in the
-repository root, so CI reruns reuse them.  ``tests/runtests.py dispatch signals
---parallel 1 -v 2`` then runs twice in a subprocess of this interpreter:
+repository root, so CI reruns reuse them.  ``tests/runtests.py <APPS> <LABELS>
+--parallel 1 -v 2`` then runs twice in a subprocess of this interpreter.  The
+apps: ``dispatch``, ``signals``, ``m2m_signals``, ``delete``, ``handlers``,
+``context_processors``, ``settings_tests``; the labels: ``admin_views`` tests
+that count queries while templates render (``template_rendered(context=...)``
+must not evaluate the querysets in the context: ``assertNumQueries`` holds):
 
 * **plain**: exactly as Django's CI runs it;
 * **traced**: a ``Tracer(max_events=1000)`` is started before ``runtests.py``
@@ -36,8 +40,24 @@ import django
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".ci-cache" / "django-sdist"
-APPS = ("dispatch", "signals")
-RUNTESTS_ARGS = (*APPS, "--parallel", "1", "-v", "2")
+APPS = (
+    "dispatch",
+    "signals",
+    "m2m_signals",
+    "delete",
+    "handlers",
+    "context_processors",
+    "settings_tests",
+)
+#: Single tests (the whole admin_views suite is too long for CI), by label.
+LABELS = (
+    "admin_views.tests.AdminCustomQuerysetTest.test_changelist_view_count_queries",
+    "admin_views.tests.AdminSearchTest.test_no_total_count",
+    "admin_views.tests.AdminSearchTest.test_reset_link",
+    "admin_views.tests.GroupAdminTest.test_group_permission_performance",
+    "admin_views.tests.UserAdminTest.test_user_permission_performance",
+)
+RUNTESTS_ARGS = (*APPS, *LABELS, "--parallel", "1", "-v", "2")
 EVENTS_MARK = "SIGSCOPE-TRACED-EVENTS"
 #: Modules runtests.py imports for these two apps beyond Django itself (module -> pip name).
 EXTRA_MODULES: dict[str, str] = {}
@@ -325,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
         dump(traced)
 
     log("")
-    log(f"Django {version}, Python {py}: tests/{' tests/'.join(APPS)}")
+    log(f"Django {version}, Python {py}: tests/{' tests/'.join(APPS)} + {len(LABELS)} admin_views")
     log(plain.summary())
     log(traced.summary())
     events = traced_events(traced)

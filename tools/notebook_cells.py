@@ -656,6 +656,20 @@ print(parent.signal, "→", parent.calls[shipped.parent[1]].name, "→", shipped
     (
         "md",
         """\
+## What nobody heard
+
+Sends that reached no receiver are not events; the trace counts them per signal and sender
+(`pre_init`/`post_init` fire for every model instance, most with nobody listening).""",
+    ),
+    (
+        "code",
+        """\
+for u in t.unheard[:6]:
+    print(f"{u.count:>4} × {u.signal.rpartition('.')[2]}({u.sender})")""",
+    ),
+    (
+        "md",
+        """\
 ## Slow receivers, from the timings
 
 `update_search_index` stands in for a call to a search engine. The timeline puts every receiver

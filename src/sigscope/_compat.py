@@ -118,6 +118,27 @@ def cached_no_receivers(signal: Signal, sender: Any) -> bool:
         return False
 
 
+#: The dispatcher's private method a tracer wraps to time receivers.
+LIVE_RECEIVERS = "_live_receivers"
+_ref = weakref.ref
+
+
+def no_receivers_cached(signal: Signal, sender: Any) -> bool:
+    """:func:`cached_no_receivers` for the tracer's hot path (one probe, no Python-level get)."""
+    cache = signal.sender_receivers_cache
+    if type(cache) is dict:
+        if not cache:
+            return False
+        try:
+            return cache.get(sender) is _NO_RECEIVERS
+        except TypeError:
+            return False
+    try:
+        return cache.data.get(_ref(sender)) is _NO_RECEIVERS  # type: ignore[attr-defined]
+    except (TypeError, AttributeError):
+        return False
+
+
 def make_id(obj: Any) -> Any:
     """Django's ``_make_id``: how a receiver or sender is keyed."""
     if hasattr(obj, "__func__"):

@@ -310,6 +310,8 @@ class ErrorInfo:
     type: str
     message: str
     traceback: str = ""
+    #: ``(file, line, function)`` of the innermost frames, as recorded during the send.
+    frames: tuple[tuple[str, int, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

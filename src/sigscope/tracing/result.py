@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import html
 import json
+import os
+import socket
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -16,7 +18,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import django
 
-from sigscope.records import ReceiverCall, SendEvent, to_plain
+from sigscope.records import ReceiverCall, SendEvent, UnheardSends, to_plain
 
 if TYPE_CHECKING:
     from sigscope.tracing import Tracer
@@ -103,6 +105,11 @@ class Trace:
     def dropped(self) -> int:
         """Sends recorded but pushed out of the ring buffer (``max_events``)."""
         return self._tracer.dropped
+
+    @property
+    def unheard(self) -> tuple[UnheardSends, ...]:
+        """Sends that reached no receiver, counted per signal and sender (no events)."""
+        return self._tracer.unheard
 
     def __len__(self) -> int:
         return len(self.events)
@@ -197,6 +204,11 @@ class Trace:
                 f"{_clip(r.receiver, 50):<50} {r.calls:>6}  "
                 f"{format_duration(r.total_ns):>9}  {format_duration(r.max_ns):>9}"
             )
+        unheard = self.unheard
+        if unheard:
+            lines += ["", "sent to no receiver                                        sends"]
+            for u in unheard:
+                lines.append(f"{_clip(_unheard_name(u), 50):<50} {u.count:>12}")
         return "\n".join(lines)
 
     def to_dicts(self) -> list[dict[str, Any]]:
@@ -205,14 +217,19 @@ class Trace:
     def to_jsonl(self, target: str | IO[str]) -> int:
         """Write a header line then one line per send; returns the number of sends."""
         events = self.events
+        unheard = self.unheard
         header = {
             "type": "header",
             "schema": JSONL_SCHEMA,
             "django_version": django.get_version(),
             "events": len(events),
             "dropped": self.dropped,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "unheard": len(unheard),
         }
         lines = [json.dumps(header)] + [json.dumps(_event_dict(e)) for e in events]
+        lines += [json.dumps({"type": "unheard", **to_plain(u)}) for u in unheard]
         text = "\n".join(lines) + "\n"
         if isinstance(target, str):
             with open(target, "w", encoding="utf-8") as handle:
@@ -247,6 +264,9 @@ class Trace:
             yield from walk(root, 0)
         if self.dropped:
             yield 0, f"({self.dropped} earlier sends dropped: max_events={self._tracer.max_events})"
+        unheard = self.unheard
+        if unheard:
+            yield 0, f"sent to no receiver: {_unheard_line(unheard)}"
 
     def __repr__(self) -> str:
         state = "recording" if self._tracer.running else "stopped"
@@ -307,6 +327,16 @@ def _describe(signal: Any, sender: Any) -> str:
     name = _short(_signal_key(signal))
     who = _sender_key(sender)
     return f"{name}(sender={who})" if who else name
+
+
+def _unheard_name(u: UnheardSends) -> str:
+    return f"{_short(u.signal)}({u.sender or '-'})"
+
+
+def _unheard_line(unheard: Iterable[UnheardSends], limit: int = 8) -> str:
+    rows = list(unheard)
+    text = ", ".join(f"{_unheard_name(u)} ×{u.count}" for u in rows[:limit])
+    return text + (f", … {len(rows) - limit} more" if len(rows) > limit else "")
 
 
 def _event_line(e: SendEvent) -> str:
@@ -423,6 +453,12 @@ def render_html(
         body.append('<div class="sigscope-dim">(no signals sent)</div>')
     if trace.dropped:
         body.append(f'<div class="sigscope-dim">({trace.dropped} earlier sends dropped)</div>')
+    unheard = getattr(trace, "unheard", ())
+    if unheard:
+        body.append(
+            '<div class="sigscope-dim sigscope-unheard">sent to no receiver: '
+            f"{esc(_unheard_line(unheard, limit=50))}</div>"
+        )
     head = (
         f'<div class="sigscope-dim">sigscope trace · {esc(summary_line(events))}'
         f" · {trace.dropped} dropped</div>"
