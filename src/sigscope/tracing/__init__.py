@@ -49,10 +49,18 @@ from django.dispatch import Signal
 
 from sigscope import _compat
 from sigscope.describe import describe_callable
-from sigscope.records import CallableInfo, ErrorInfo, ReceiverCall, SendEvent
+from sigscope.records import (  # T2 hook: BypassEvent, OnCommitCallback
+    BypassEvent,
+    CallableInfo,
+    ErrorInfo,
+    OnCommitCallback,
+    ReceiverCall,
+    SendEvent,
+)
 from sigscope.safe import safe_repr, truncate
+from sigscope.tracing import extras as _extras  # T2 hook
 
-__all__ = ["DEFAULT_REDACT", "Tracer", "trace"]
+__all__ = ["DEFAULT_REDACT", "Tracer", "current_call", "trace"]
 
 #: Keyword-argument names whose values are never recorded (case-insensitive, any part).
 DEFAULT_REDACT = ("password", "passwd", "secret", "token", "cookie", "authorization", "key")
@@ -238,6 +246,11 @@ _get_running_loop = asyncio._get_running_loop
 _current_task = asyncio.current_task
 #: Shared, never mutated: replaced by a new list before anything is added.
 _EMPTY: list[Any] = []
+
+
+def current_call() -> tuple[int, int] | None:  # T2 hook
+    """``(send id, receiver index)`` of the receiver running in this thread/task, or None."""
+    return _parent(_current_task_object())
 
 
 def _parent(task: Any) -> tuple[int, int] | None:
@@ -644,9 +657,11 @@ def _install() -> None:
     for name, value in _installed.items():
         setattr(Signal, name, value)
     threading.Thread.start = _traced_thread_start  # type: ignore[method-assign]
+    _extras.install()  # T2 hook
 
 
 def _uninstall() -> None:
+    _extras.uninstall()  # T2 hook
     for name, value in _installed.items():
         if vars(Signal).get(name) is value:
             setattr(Signal, name, _originals[name])
@@ -739,6 +754,7 @@ class Tracer:
         self._frozen: dict[int, SendEvent] = {}
         self._seen = 0
         self._record_lock = threading.Lock()
+        self._t2 = _extras.ExtraRecords(max_events, self._record_lock)  # T2 hook
         self._signal_match: dict[int, bool] = {}
         self.trace = Trace(self)
         self.running = False
@@ -789,6 +805,16 @@ class Tracer:
         return tuple(sorted(frozen.values(), key=lambda e: e.id))
 
     @property
+    def bypassed(self) -> tuple[BypassEvent, ...]:  # T2 hook
+        """ORM calls that skipped model signals on a model with receivers for them."""
+        return self._t2.bypassed()
+
+    @property
+    def on_commit(self) -> tuple[OnCommitCallback, ...]:  # T2 hook
+        """``transaction.on_commit`` callbacks registered by receivers, and whether they ran."""
+        return self._t2.on_commit()
+
+    @property
     def dropped(self) -> int:
         """Events pushed out of the ring buffer."""
         return max(0, self._seen - len(self._buffer))
@@ -798,6 +824,7 @@ class Tracer:
             self._buffer.clear()
             self._frozen = {}
             self._seen = 0
+        self._t2.clear()  # T2 hook
 
     def _record(self, send: _Send, kwargs: tuple[tuple[str, Any], ...]) -> None:
         with self._record_lock:

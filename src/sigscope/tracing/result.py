@@ -17,8 +17,10 @@ from typing import IO, TYPE_CHECKING, Any
 import django
 
 from sigscope.records import ReceiverCall, SendEvent, to_plain
+from sigscope.tracing import extras as _extras  # T2 hook
 
 if TYPE_CHECKING:
+    from sigscope.records import BypassEvent, OnCommitCallback  # T2 hook
     from sigscope.tracing import Tracer
 
 __all__ = ["JSONL_SCHEMA", "ReceiverStats", "SignalStats", "Trace", "format_duration"]
@@ -98,6 +100,16 @@ class Trace:
     def events(self) -> tuple[SendEvent, ...]:
         """Every recorded send, in the order they started."""
         return self._tracer.events
+
+    @property
+    def bypassed(self) -> tuple[BypassEvent, ...]:  # T2 hook
+        """ORM calls that skipped model signals on a model with receivers for them."""
+        return self._tracer.bypassed
+
+    @property
+    def on_commit(self) -> tuple[OnCommitCallback, ...]:  # T2 hook
+        """``transaction.on_commit`` callbacks registered by receivers, and whether they ran."""
+        return self._tracer.on_commit
 
     @property
     def dropped(self) -> int:
@@ -197,6 +209,7 @@ class Trace:
                 f"{_clip(r.receiver, 50):<50} {r.calls:>6}  "
                 f"{format_duration(r.total_ns):>9}  {format_duration(r.max_ns):>9}"
             )
+        lines += _extras.summary_lines(self)  # T2 hook
         return "\n".join(lines)
 
     def to_dicts(self) -> list[dict[str, Any]]:
@@ -213,6 +226,7 @@ class Trace:
             "dropped": self.dropped,
         }
         lines = [json.dumps(header)] + [json.dumps(_event_dict(e)) for e in events]
+        lines += [json.dumps(r) for r in _extras.jsonl_records(self)]  # T2 hook
         text = "\n".join(lines) + "\n"
         if isinstance(target, str):
             with open(target, "w", encoding="utf-8") as handle:
@@ -230,6 +244,7 @@ class Trace:
         events = self.events
         roots, kids = nest(events)
         shown = 0
+        extra = _extras.tree_extras(self, events)  # T2 hook
 
         def walk(event: SendEvent, depth: int) -> Iterator[tuple[int, str]]:
             nonlocal shown
@@ -239,12 +254,14 @@ class Trace:
                 yield depth + 1, "   " * (depth + 1) + _call_line(call)
                 for child in kids.get((event.id, call.index), ()):
                     yield from walk(child, depth + 2)
+                yield from extra.rows(event.id, call.index, depth + 2)  # T2 hook
 
         for root in roots:
             if shown >= limit:
                 yield 0, f"… {len(events) - shown} more sends (see .events or .to_jsonl())"
                 break
             yield from walk(root, 0)
+        yield from extra.rest_rows()  # T2 hook
         if self.dropped:
             yield 0, f"({self.dropped} earlier sends dropped: max_events={self._tracer.max_events})"
 
@@ -367,6 +384,7 @@ def render_html(
     roots, kids = nest(events)
     esc = html.escape
     shown = 0
+    extra = _extras.tree_extras(trace, events)  # T2 hook
 
     def send_html(e: SendEvent) -> str:
         nonlocal shown
@@ -399,6 +417,7 @@ def render_html(
         else:
             outcome = f'<span class="sigscope-dim">→ {esc(c.result or "")}</span>'
         inner = "".join(send_html(k) for k in kids.get((e.id, c.index), ()))
+        inner += extra.html(e.id, c.index)  # T2 hook
         return (
             f'<div class="sigscope-call">{c.index + 1}. {"async " if c.is_async else ""}'
             f'<span title="{esc(where)}">{esc(c.name)}</span> '
@@ -416,10 +435,12 @@ def render_html(
         body.append('<div class="sigscope-dim">(no signals sent)</div>')
     if trace.dropped:
         body.append(f'<div class="sigscope-dim">({trace.dropped} earlier sends dropped)</div>')
+    body.append(extra.rest_html())  # T2 hook
     head = (
         f'<div class="sigscope-dim">sigscope trace · {esc(summary_line(events))}'
         f" · {trace.dropped} dropped</div>"
     )
+    head += _extras.summary_html(trace)  # T2 hook
     return f'<style>{_CSS}</style><div class="sigscope-trace">{head}{"".join(body)}</div>'
 
 
