@@ -98,7 +98,8 @@ def test_each_operation_is_recorded_with_its_fields(customer):
         doomed = Order.objects.filter(pk__in=pks)
         doomed._raw_delete(doomed.db)
     create, bulk_update, update, raw = t.bypassed
-    assert [b.operation for b in t.bypassed] == ["bulk_create", "bulk_update", "update", "raw_delete"]
+    operations = [b.operation for b in t.bypassed]
+    assert operations == ["bulk_create", "bulk_update", "update", "raw_delete"]
     assert [b.rows for b in t.bypassed] == [3, 3, 3, 3]
     assert create.model == "shop.Order" and create.signals == SAVE
     assert "sigscope.demo.shop.signals.stamp_updated_at" in create.receivers  # a pre_save one
@@ -298,7 +299,8 @@ def test_a_callback_that_ran_and_one_discarded_with_the_rollback():
     committed, rolled_back = t.on_commit
     assert ran == [True]
     assert committed.ran is True and committed.registered_by == (first.id, 0)
-    assert committed.callback.endswith("test_a_callback_that_ran_and_one_discarded_with_the_rollback.<locals>.send_mail")
+    test = test_a_callback_that_ran_and_one_discarded_with_the_rollback
+    assert committed.callback == f"{__name__}.{test.__qualname__}.<locals>.send_mail"
     assert committed.using == "default" and committed.error is None
     assert committed.registered_at <= committed.finished_at
     assert discarded_now.ran is False and rolled_back.registered_by == (second.id, 0)
@@ -312,13 +314,12 @@ def test_a_callback_that_ran_and_one_discarded_with_the_rollback():
 def test_a_savepoint_rollback_discards_only_its_callbacks():
     ran = []
     _register_in_receiver(lambda: ran.append("cb"))
-    with sigscope.trace() as t:
-        with transaction.atomic():
+    with sigscope.trace() as t, transaction.atomic():
+        checkout.send(sender=None)
+        with pytest.raises(ValueError), transaction.atomic():
             checkout.send(sender=None)
-            with pytest.raises(ValueError), transaction.atomic():
-                checkout.send(sender=None)
-                raise ValueError("declined")
-            assert [c.ran for c in t.on_commit] == [None, False]  # seen while still open
+            raise ValueError("declined")
+        assert [c.ran for c in t.on_commit] == [None, False]  # seen while still open
     assert [c.ran for c in t.on_commit] == [True, False] and ran == ["cb"]
 
 
@@ -330,9 +331,8 @@ def test_robust_callbacks_log_what_django_logs_and_errors_are_recorded(caplog):
 
     def run():
         caplog.clear()
-        with caplog.at_level(logging.ERROR, logger="django.db.backends.base"):
-            with transaction.atomic():
-                checkout.send(sender=None)
+        with caplog.at_level(logging.ERROR, "django.db.backends.base"), transaction.atomic():
+            checkout.send(sender=None)
         return [(r.getMessage(), r.exc_info[0]) for r in caplog.records]
 
     plain = run()
@@ -351,9 +351,8 @@ def test_a_raising_callback_raises_the_same_exception_object():
         raise error
 
     _register_in_receiver(fail)
-    with sigscope.trace() as t, pytest.raises(RuntimeError) as raised:
-        with transaction.atomic():
-            checkout.send(sender=None)
+    with sigscope.trace() as t, pytest.raises(RuntimeError) as raised, transaction.atomic():
+        checkout.send(sender=None)
     assert raised.value is error and t.on_commit[0].error.type == "RuntimeError"
 
 
