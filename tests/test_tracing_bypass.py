@@ -488,3 +488,13 @@ def test_a_raising_robust_partial_behaves_as_without_tracing(caplog):
         traced = run()
     assert traced == plain
     assert t.on_commit[0].ran is True and t.on_commit[0].error.type == "ValueError"
+
+
+def test_the_trace_view_lists_bypasses_and_callbacks(customer):
+    _register_in_receiver(lambda: None)
+    with sigscope.trace() as t:
+        checkout.send(sender=None)
+        Order.objects.bulk_create([Order(customer=customer)])
+    view = t.show()
+    assert "<td>bulk_create</td><td>shop.Order</td><td>1</td>" in view.not_fired.value
+    assert "pending (transaction still open)" in view.not_fired.value

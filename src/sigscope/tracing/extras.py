@@ -163,3 +163,40 @@ def jsonl_records(trace: Trace) -> list[dict[str, Any]]:
     return [{"type": "bypass", **to_plain(b)} for b in bypassed] + [
         {"type": "on_commit", **to_plain(c)} for c in commits
     ]
+
+
+def tables_html(trace: Trace) -> str:
+    """Two escaped tables (bypassed ORM calls, on_commit callbacks) for the Trace view."""
+    from sigscope.safe import short_path
+
+    esc = html.escape
+    bypassed, commits = _records(trace)
+    parts = []
+    if bypassed:
+        rows = "".join(
+            f"<tr><td>{esc(b.operation)}</td><td>{esc(b.model)}</td><td>{b.rows}</td>"
+            f"<td>{esc(', '.join(s.rpartition('.')[2] for s in b.signals))}</td>"
+            f"<td>{esc(', '.join(b.receivers))}</td>"
+            f"<td>{esc(short_path(b.file))}:{b.line}</td></tr>"
+            for b in bypassed
+        )
+        parts.append(
+            "<b>Bypassed model signals</b><table class='sigscope-bypassed'><tr><th>call</th>"
+            "<th>model</th><th>rows</th><th>not sent</th><th>receivers skipped</th>"
+            f"<th>at</th></tr>{rows}</table>"
+        )
+    if commits:
+        rows = "".join(
+            f"<tr><td>{esc(c.callback)}</td><td>{esc(str(c.registered_by))}</td>"
+            f"<td>{esc(c.using)}</td><td>{esc(_outcome(c))}</td></tr>"
+            for c in commits
+        )
+        parts.append(
+            "<b>on_commit callbacks</b><table class='sigscope-on-commit'><tr><th>callback</th>"
+            f"<th>registered by</th><th>database</th><th>outcome</th></tr>{rows}</table>"
+        )
+    return "".join(parts)
+
+
+def _outcome(record: OnCommitCallback) -> str:
+    return commit.on_commit_line(record).rpartition(" — ")[2]
