@@ -439,7 +439,10 @@ def test_two_threads_record_their_own_bypasses_and_callbacks():
                 Order.objects.filter(pk=order.pk).update(status="paid")
             transaction.on_commit(lambda: None)  # autocommit: runs at once
 
+        idents = {}
+
         def work():
+            idents[threading.current_thread().name] = threading.get_ident()
             try:
                 restock.send(sender=None)
             finally:
@@ -452,7 +455,9 @@ def test_two_threads_record_their_own_bypasses_and_callbacks():
                 thread.start()
             for thread in threads:
                 thread.join(30)
-        sends = {e.thread: e.id for e in t.sends(restock)}
+        # (by thread id: the core caches thread names per ident, which Python reuses)
+        by_ident = {e.thread_id: e.id for e in t.sends(restock)}
+        sends = {name: by_ident[ident] for name, ident in idents.items()}
         assert sorted(sends) == ["worker-0", "worker-1"]
         assert sorted((b.thread, b.parent) for b in t.bypassed) == sorted(
             (name, (send_id, 0)) for name, send_id in sends.items()
