@@ -716,6 +716,35 @@ with sigscope.trace() as t2:
     (
         "md",
         """\
+## What did not fire: bypassed signals and `on_commit` callbacks
+
+`QuerySet.bulk_create`, `bulk_update` and `update()` send no `pre_save`/`post_save`, and a raw
+delete no `pre_delete`/`post_delete`. On a model with receivers for them, the trace lists each
+such call in `t.bypassed`: which receivers did not run, and the line that made the call. The
+demo's scenario imports two orders with `bulk_create`, and its `count_orders` receiver updates the
+customer with `update()`.
+
+`transaction.on_commit` callbacks registered by a receiver are in `t.on_commit`: `ran` is `True`
+when the transaction committed, `False` when it rolled back and Django discarded the callback.
+The demo's last checkout is rolled back (payment declined): its confirmation e-mail never goes
+out, twice over, since `send_confirmation` is connected twice.""",
+    ),
+    (
+        "code",
+        """\
+for b in t.bypassed:
+    print(f"{b.operation} {b.model} ×{b.rows}: {len(b.receivers)} receiver(s) skipped, at",
+          f"{b.file.rpartition('sigscope/')[2]}:{b.line}")
+[(c.callback.rpartition(".")[2], c.registered_by, c.ran) for c in t.on_commit]""",
+    ),
+    (
+        "code",
+        """\
+print("\\n".join(line for line in t.tree().splitlines() if "⤼" in line or "⏲" in line))""",
+    ),
+    (
+        "md",
+        """\
 ## The live monitor
 
 The monitor counts sends per signal and calls per receiver while code runs — here a background

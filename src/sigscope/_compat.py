@@ -235,3 +235,36 @@ def debug_cache_holders() -> tuple[Any, ...]:
     referenced only from such a tuple is kept alive by the cache alone.
     """
     return ("remove_first",)
+
+
+def live_receivers_for(signal: Signal, sender: Any) -> list[Any]:
+    """The receivers ``signal.send(sender)`` would run now, read without side effects.
+
+    What ``Signal._live_receivers`` returns (sync and async together, in
+    registration order) but without taking the lock, pruning dead entries or
+    filling ``sender_receivers_cache``; unlike ``has_listeners()`` it changes
+    nothing Django later decides.
+    """
+    if not signal.receivers or cached_no_receivers(signal, sender):
+        return []
+    wanted = make_id(sender)
+    live = []
+    for entry in raw_entries(signal):
+        if entry.sender_id != NONE_ID and entry.sender_id != wanted:
+            continue
+        if entry.sender_ref is not None and entry.sender_ref() is None:
+            continue
+        receiver = entry.resolve()
+        if receiver is not None:
+            live.append(receiver)
+    return live
+
+
+def pending_on_commit(connection: Any) -> list[Any]:
+    """The callbacks a connection will run when its outermost atomic block commits.
+
+    ``BaseDatabaseWrapper.run_on_commit`` is a list of ``(savepoint ids, func,
+    robust)``; Django replaces it with ``[]`` on commit and rollback and filters
+    it on a savepoint rollback.
+    """
+    return [entry[1] for entry in list(getattr(connection, "run_on_commit", ()))]

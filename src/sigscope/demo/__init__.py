@@ -84,4 +84,22 @@ def _scenario() -> dict[str, Any]:
     spare = Order.objects.create(customer=customer, total="1.00")
     spare_pk = spare.pk
     spare.delete()
+    _what_did_not_fire(customer)
     return {"customer": customer, "order": order, "post": post, "tag": tag, "deleted": spare_pk}
+
+
+def _what_did_not_fire(customer: Any) -> None:
+    """An import that skips the save receivers, and a checkout whose e-mail never goes out
+    (``trace.bypassed`` and ``trace.on_commit`` show both)."""
+    from django.db import transaction
+
+    from sigscope.demo.shop.models import Order
+    from sigscope.demo.shop.signals import order_placed
+
+    # A nightly import of past orders: fast, but no pre_save/post_save, so no discount,
+    # no search index, no audit trail, and the customer's order_count stays stale.
+    Order.objects.bulk_create([Order(customer=customer, total=t) for t in ("5.00", "7.50")])
+    with transaction.atomic():
+        order = Order.objects.create(customer=customer, total="99.00")
+        order_placed.send_robust(sender=Order, order=order)
+        transaction.set_rollback(True)  # the payment was declined: the order never existed

@@ -19,8 +19,10 @@ from typing import IO, TYPE_CHECKING, Any
 import django
 
 from sigscope.records import ReceiverCall, SendEvent, UnheardSends, to_plain
+from sigscope.tracing import extras as _extras
 
 if TYPE_CHECKING:
+    from sigscope.records import BypassEvent, OnCommitCallback
     from sigscope.tracing import Tracer
 
 __all__ = ["JSONL_SCHEMA", "ReceiverStats", "SignalStats", "Trace", "format_duration"]
@@ -100,6 +102,16 @@ class Trace:
     def events(self) -> tuple[SendEvent, ...]:
         """Every recorded send, in the order they started."""
         return self._tracer.events
+
+    @property
+    def bypassed(self) -> tuple[BypassEvent, ...]:
+        """ORM calls that skipped model signals on a model with receivers for them."""
+        return self._tracer.bypassed
+
+    @property
+    def on_commit(self) -> tuple[OnCommitCallback, ...]:
+        """``transaction.on_commit`` callbacks registered by receivers, and whether they ran."""
+        return self._tracer.on_commit
 
     @property
     def dropped(self) -> int:
@@ -209,6 +221,7 @@ class Trace:
             lines += ["", "sent to no receiver                                        sends"]
             for u in unheard:
                 lines.append(f"{_clip(_unheard_name(u), 50):<50} {u.count:>12}")
+        lines += _extras.summary_lines(self)
         return "\n".join(lines)
 
     def to_dicts(self) -> list[dict[str, Any]]:
@@ -230,6 +243,7 @@ class Trace:
         }
         lines = [json.dumps(header)] + [json.dumps(_event_dict(e)) for e in events]
         lines += [json.dumps({"type": "unheard", **to_plain(u)}) for u in unheard]
+        lines += [json.dumps(r) for r in _extras.jsonl_records(self)]
         text = "\n".join(lines) + "\n"
         if isinstance(target, str):
             with open(target, "w", encoding="utf-8") as handle:
@@ -247,6 +261,7 @@ class Trace:
         events = self.events
         roots, kids = nest(events)
         shown = 0
+        extra = _extras.tree_extras(self, events)
 
         def walk(event: SendEvent, depth: int) -> Iterator[tuple[int, str]]:
             nonlocal shown
@@ -256,12 +271,14 @@ class Trace:
                 yield depth + 1, "   " * (depth + 1) + _call_line(call)
                 for child in kids.get((event.id, call.index), ()):
                     yield from walk(child, depth + 2)
+                yield from extra.rows(event.id, call.index, depth + 2)
 
         for root in roots:
             if shown >= limit:
                 yield 0, f"… {len(events) - shown} more sends (see .events or .to_jsonl())"
                 break
             yield from walk(root, 0)
+        yield from extra.rest_rows()
         if self.dropped:
             yield 0, f"({self.dropped} earlier sends dropped: max_events={self._tracer.max_events})"
         unheard = self.unheard
@@ -404,6 +421,7 @@ def render_html(
     roots, kids = nest(events)
     esc = html.escape
     shown = 0
+    extra = _extras.tree_extras(trace, events)
 
     def send_html(e: SendEvent) -> str:
         nonlocal shown
@@ -436,6 +454,7 @@ def render_html(
         else:
             outcome = f'<span class="sigscope-dim">→ {esc(c.result or "")}</span>'
         inner = "".join(send_html(k) for k in kids.get((e.id, c.index), ()))
+        inner += extra.html(e.id, c.index)
         return (
             f'<div class="sigscope-call">{c.index + 1}. {"async " if c.is_async else ""}'
             f'<span title="{esc(where)}">{esc(c.name)}</span> '
@@ -459,10 +478,12 @@ def render_html(
             '<div class="sigscope-dim sigscope-unheard">sent to no receiver: '
             f"{esc(_unheard_line(unheard, limit=50))}</div>"
         )
+    body.append(extra.rest_html())
     head = (
         f'<div class="sigscope-dim">sigscope trace · {esc(summary_line(events))}'
         f" · {trace.dropped} dropped</div>"
     )
+    head += _extras.summary_html(trace)
     return f'<style>{_CSS}</style><div class="sigscope-trace">{head}{"".join(body)}</div>'
 
 

@@ -14,8 +14,8 @@ from typing import Any, Literal
 from django.dispatch import Signal
 
 from sigscope import _compat
-from sigscope.records import SendEvent, UnheardSends
-from sigscope.tracing import patch, record
+from sigscope.records import BypassEvent, OnCommitCallback, SendEvent, UnheardSends
+from sigscope.tracing import extras, patch, record
 from sigscope.tracing.freeze import freeze
 from sigscope.tracing.names import sender_label, signal_name
 from sigscope.tracing.redact import DEFAULT_REDACT, Redactor
@@ -30,10 +30,12 @@ _active: list[Tracer] = []
 def _install() -> None:
     """The first tracer started: patch everything (the one place)."""
     patch.install()
+    extras.install()  # ORM bypasses and on_commit callbacks
 
 
 def _uninstall() -> None:
     """The last tracer stopped: restore everything (the one place)."""
+    extras.uninstall()
     patch.uninstall()
 
 
@@ -135,6 +137,7 @@ class Tracer:
         self._retired: dict[tuple[Any, str | None], int] = {}
         self._sender_refs: dict[Any, Any] = {}
         self._signal_match: dict[int, bool] = {}
+        self._extras = extras.ExtraRecords(max_events, threading.Lock())
         self.trace = Trace(self)
         self.running = False
 
@@ -202,8 +205,19 @@ class Tracer:
         rows = [UnheardSends(signal=s, sender=who, count=n) for (s, who), n in totals.items()]
         return tuple(sorted(rows, key=lambda u: (-u.count, u.signal, u.sender or "")))
 
+    @property
+    def bypassed(self) -> tuple[BypassEvent, ...]:
+        """ORM calls that skipped model signals on a model with receivers for them."""
+        return self._extras.bypassed()
+
+    @property
+    def on_commit(self) -> tuple[OnCommitCallback, ...]:
+        """``transaction.on_commit`` callbacks registered by receivers, and whether they ran."""
+        return self._extras.on_commit()
+
     def clear(self) -> None:
         """Forget everything recorded so far."""
+        self._extras.clear()
         self._buffer.clear()
         self._frozen = {}
         self._seen = itertools.count()

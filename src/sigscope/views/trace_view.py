@@ -49,10 +49,14 @@ class TraceView(widgets.VBox):
         pictures = widgets.Tab(children=[self.timeline, self.fired])
         pictures.set_title(0, "timeline")
         pictures.set_title(1, "what ran, in the registry")
+        from sigscope.tracing.extras import tables_html
+
+        self.not_fired = widgets.HTML(tables_html(trace))
         self.children = [
             widgets.HBox([self.signal, self.sender, self.errors_only]),
             self.summary,
             self.tree,
+            self.not_fired,
             pictures,
         ]
         for control in (self.signal, self.sender, self.errors_only):
