@@ -690,6 +690,11 @@ class Tracer:
         Also record sends that ran no receiver, even of signals nothing listens to
         (many: ``pre_init``/``post_init`` fire for every model instance created or
         loaded).  Costs a little on every send while this tracer runs.
+    listener
+        Called in the sending thread with each recorded send's ``SendEvent`` right
+        after the send returns or raises (nested sends before the send containing
+        them).  Its ``Exception``\ s are counted in ``listener_errors`` (the first is
+        warned about), never raised into the application.
 
     Examples
     --------
@@ -716,6 +721,7 @@ class Tracer:
         max_events: int = 10_000,
         redact: Iterable[str] = DEFAULT_REDACT,
         record_empty: bool = False,
+        listener: Callable[[SendEvent], None] | None = None,
     ) -> None:
         if max_events < 1:
             raise ValueError("max_events must be at least 1")
@@ -742,6 +748,8 @@ class Tracer:
         self._signal_match: dict[int, bool] = {}
         self.trace = Trace(self)
         self.running = False
+        self.listener = listener  # OTEL hook
+        self.listener_errors = 0  # OTEL hook
 
     # -- lifecycle
     def start(self) -> Tracer:
@@ -803,6 +811,22 @@ class Tracer:
         with self._record_lock:
             self._seen += 1
             self._buffer.append((send, kwargs))
+        if self.listener is not None:  # OTEL hook
+            self._notify(_freeze(send, kwargs))
+
+    def _notify(self, event: SendEvent) -> None:  # OTEL hook (CONTRACTS.md: listener=)
+        assert self.listener is not None
+        try:
+            self.listener(event)
+        except Exception as exc:
+            self.listener_errors += 1
+            if self.listener_errors == 1:
+                warnings.warn(
+                    f"sigscope: the tracer's listener raised {type(exc).__name__}; "
+                    "further errors are only counted (Tracer.listener_errors)",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
 
     def _wants(self, signal: Signal, sender: Any) -> bool:
         if self._filtered:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import html
 import json
+import os
+import socket
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -92,6 +94,15 @@ class Trace:
 
     def __init__(self, tracer: Tracer) -> None:
         self._tracer = tracer
+
+    @classmethod
+    def from_jsonl(cls, paths: Any) -> Trace:
+        """One fixed Trace from JSON Lines files of one or more processes (or runs appended
+        to one file): send ids renumbered in start order, ``SendEvent.process`` = ``host:pid``.
+        """
+        from sigscope.tracing.jsonl import traced_files
+
+        return cls(traced_files(paths))  # type: ignore[arg-type]
 
     # -- data
     @property
@@ -211,6 +222,8 @@ class Trace:
             "django_version": django.get_version(),
             "events": len(events),
             "dropped": self.dropped,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
         }
         lines = [json.dumps(header)] + [json.dumps(_event_dict(e)) for e in events]
         text = "\n".join(lines) + "\n"
