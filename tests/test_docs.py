@@ -12,6 +12,7 @@ MODULES = [
     "sigscope.describe",
     "sigscope.tracing",
     "sigscope.demo",
+    "sigscope.otel",
 ]
 
 

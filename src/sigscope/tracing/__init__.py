@@ -693,8 +693,8 @@ class Tracer:
     listener
         Called in the sending thread with each recorded send's ``SendEvent`` right
         after the send returns or raises (nested sends before the send containing
-        them).  Its ``Exception``\ s are counted in ``listener_errors`` (the first is
-        warned about), never raised into the application.
+        them).  An ``Exception`` it raises is counted in ``listener_errors`` (the
+        first is warned about), never raised into the application.
 
     Examples
     --------
