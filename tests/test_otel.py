@@ -177,9 +177,17 @@ def test_export_reads_a_jsonl_file(exporter, tmp_path):
 
     def shape(spans):
         names = {s.context.span_id: s.name for s in spans}
+        parent = {
+            s.context.span_id: names.get(s.parent.span_id) if s.parent else None for s in spans
+        }
         return sorted(
-            (s.name, names.get(s.parent.span_id) if s.parent else None, s.start_time, s.end_time)
-            + tuple(sorted((k, v) for k, v in s.attributes.items() if k != "code.function.name"))
+            (
+                s.name,
+                parent[s.context.span_id],
+                s.start_time,
+                s.end_time,
+                *sorted(s.attributes.items()),
+            )
             for s in spans
         )
 
@@ -417,3 +425,15 @@ def test_from_jsonl_rejects_a_file_that_is_not_a_trace(tmp_path):
     (tmp_path / "other.jsonl").write_text('{"hello": 1}\n')
     with pytest.raises(ValueError, match="not a sigscope trace"):
         sigscope.Trace.from_jsonl(tmp_path / "other.jsonl")
+
+
+def test_without_opentelemetry_the_import_error_says_what_to_install():
+    code = (
+        "import sys; sys.modules['opentelemetry'] = None\n"
+        "try:\n    import sigscope.otel\n"
+        "except ImportError as exc:\n    print(exc)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "pip install sigscope[otel]" in result.stdout

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 try:
     import opentelemetry.trace  # noqa: F401
-except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
+except ImportError as exc:  # tests/test_otel.py checks it in a subprocess
     raise ImportError(
         "sigscope.otel needs OpenTelemetry's API: pip install sigscope[otel] "
         "(or pip install opentelemetry-api)"

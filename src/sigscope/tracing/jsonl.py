@@ -108,7 +108,7 @@ def send_event(data: dict[str, Any], **changes: Any) -> SendEvent:
 
 
 def _record(cls: type, data: dict[str, Any], **changes: Any) -> Any:
-    """A record of ``cls`` from its ``to_plain`` dict (lists back to tuples; unknown keys ignored)."""
+    """A record of ``cls`` from its ``to_plain`` dict (lists back to tuples, unknown keys out)."""
     values = {}
     for field in dataclasses.fields(cls):
         if field.name not in data:
@@ -125,9 +125,9 @@ def _record(cls: type, data: dict[str, Any], **changes: Any) -> Any:
 
 def read_runs(path: PathLike) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
     """Each run in a file written by ``Trace.to_jsonl`` (one per header line): header, lines."""
-    from sigscope.tracing.result import JSONL_SCHEMA
-
     import json
+
+    from sigscope.tracing.result import JSONL_SCHEMA
 
     header: dict[str, Any] | None = None
     lines: list[dict[str, Any]] = []
