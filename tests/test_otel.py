@@ -303,6 +303,20 @@ def test_sends_waiting_for_a_parent_that_never_comes_are_flushed(exporter):
     assert live.waiting == {}
 
 
+def test_a_sampled_out_request_gets_no_signal_spans():
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=ParentBased(ALWAYS_OFF))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    connect_cascade()
+    sigscope.otel.instrument(provider)
+    with provider.get_tracer("test").start_as_current_span("request") as request:
+        assert ping.send(sender=None)[0] == (plain, "plain result")
+    sigscope.otel.uninstrument()
+    assert not request.is_recording() and exporter.get_finished_spans() == ()
+
+
 class Failing(SpanProcessor):
     def on_start(self, span, parent_context=None):
         raise RuntimeError("exporter down")
