@@ -113,6 +113,28 @@ def _fail(span: Any, error: ErrorInfo, when: int) -> None:
     span.set_status(Status(StatusCode.ERROR, f"{error.type}: {error.message}"))
 
 
+def _start_receive_spans(
+    tracer: Any, event: SendEvent, send_context: Context, opened: Opened
+) -> dict[int, Context]:
+    """One ``receive`` span per receiver call; their contexts by receiver index."""
+    start, name = wall_ns(event.started_at), short_name(event.signal)
+    receivers: dict[int, Context] = {}
+    for call in event.calls:
+        began = start + call.offset_ns
+        child = tracer.start_span(
+            f"receive {name}",
+            context=send_context,
+            kind=SpanKind.INTERNAL,
+            attributes=receive_attributes(call),
+            start_time=began,
+        )
+        if call.error is not None:
+            _fail(child, call.error, began + call.duration_ns)
+        opened.append((child, began + call.duration_ns))
+        receivers[call.index] = otel_trace.set_span_in_context(child, send_context)
+    return receivers
+
+
 def start_spans(
     tracer: Any,
     event: SendEvent,
@@ -131,9 +153,8 @@ def start_spans(
     arrive after their parent was emitted).
     """
     start = wall_ns(event.started_at)
-    name = short_name(event.signal)
     span = tracer.start_span(
-        f"send {name}",
+        f"send {short_name(event.signal)}",
         context=context,
         kind=SpanKind.INTERNAL,
         attributes=send_attributes(event, shape),
@@ -150,19 +171,7 @@ def start_spans(
             contexts[event.id] = (send_context, receivers)
         return
     if shape.receiver_spans:
-        for call in event.calls:
-            began = start + call.offset_ns
-            child = tracer.start_span(
-                f"receive {name}",
-                context=send_context,
-                kind=SpanKind.INTERNAL,
-                attributes=receive_attributes(call),
-                start_time=began,
-            )
-            if call.error is not None:
-                _fail(child, call.error, began + call.duration_ns)
-            opened.append((child, began + call.duration_ns))
-            receivers[call.index] = otel_trace.set_span_in_context(child, send_context)
+        receivers = _start_receive_spans(tracer, event, send_context, opened)
     if contexts is not None:
         contexts[event.id] = (send_context, receivers)
     for inner in kids.get(event.id, ()):
