@@ -16,6 +16,7 @@ MODULES = [
     "sigscope.tracing.capture",
     "sigscope.demo",
     "sigscope.registry.site_match",
+    "sigscope.otel",
 ]
 
 

@@ -773,6 +773,45 @@ m.stop()
 assert m.tracer.total >= 200
 print(m.tracer.total, "sends recorded,", m.updates, "widget updates")""",
     ),
+    (
+        "md",
+        """\
+## The same sends as OpenTelemetry spans
+
+`sigscope.otel.export(t)` replays a recorded trace as spans (with the recorded times);
+`sigscope.otel.instrument()` emits them live, under the current span (a request span of
+OpenTelemetry's Django instrumentation, a task span). Here the demo scenario's spans go to
+the SDK's in-memory exporter: one `send <signal>` span per send, a `receive <signal>` span
+per receiver call, and `order_shipped` under the `post_save` receiver that sent it.""",
+    ),
+    (
+        "code",
+        """\
+import sigscope.otel
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+print(sigscope.otel.export(t, tracer_provider=provider), "spans")
+spans = sorted(exporter.get_finished_spans(), key=lambda s: s.start_time)
+by_id = {s.context.span_id: s for s in spans}
+children = {}
+for s in spans:
+    children.setdefault(s.parent.span_id if s.parent else None, []).append(s)
+def show(span, depth=0):
+    where = span.attributes.get("code.function.name") or span.attributes["django.signal.sender"]
+    print("  " * depth + f"{span.name}  {where}")
+    for child in children.get(span.context.span_id, []):
+        show(child, depth + 1)
+shipped_span = next(s for s in spans if s.name == "send order_shipped")
+root = shipped_span
+while root.parent is not None:
+    root = by_id[root.parent.span_id]
+assert by_id[shipped_span.parent.span_id].name == "receive post_save"
+show(root)  # the post_save of the shipped order, and the send its receiver made""",
+    ),
 ]
 
 

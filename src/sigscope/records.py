@@ -356,6 +356,9 @@ class SendEvent:
     calls: tuple[ReceiverCall, ...]
     #: The exception that propagated out of the send, if one did.
     error: ErrorInfo | None = None
+    #: ``host:pid`` of the process that recorded it, in a merged trace (``Trace.from_jsonl``);
+    #: empty for this process's own sends.
+    process: str = ""
 
 
 @dataclass(frozen=True, slots=True)

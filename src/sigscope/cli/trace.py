@@ -24,7 +24,10 @@ def add_parser(sub: Any) -> None:
         description="Run a Python script (or -m module, or --demo) with signal tracing on.",
         usage="sigscope trace [options] (script.py [args...] | -m module [args...] | --demo)",
     )
-    parser.add_argument("--jsonl", metavar="FILE", help="write the events as JSON Lines")
+    parser.add_argument(
+        "--jsonl", metavar="FILE", help="write the events as JSON Lines ({pid}: the process id)"
+    )
+    parser.add_argument("--append", action="store_true", help="add to the --jsonl file")
     parser.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
     parser.add_argument("--summary", action="store_true", help="print per-signal/receiver totals")
     parser.add_argument("--max-events", type=int, default=100_000, metavar="N")
@@ -42,6 +45,8 @@ def run(options: argparse.Namespace) -> int:
 
     if options.max_events < 1:
         raise UsageError("--max-events must be at least 1")
+    if options.append and not options.jsonl:
+        raise UsageError("--append needs --jsonl FILE")
     chosen = sum(bool(x) for x in (options.demo, options.module, options.target))
     if chosen != 1:
         raise UsageError("give exactly one of: a script, -m MODULE, or --demo")
@@ -140,8 +145,10 @@ def _report(tracer: Any, options: argparse.Namespace, out: TextIO) -> None:
     trace = tracer.trace
     written = []
     if options.jsonl:
-        trace.to_jsonl(options.jsonl)
-        written.append(options.jsonl)
+        path = options.jsonl.replace("{pid}", str(os.getpid()))
+        with open(path, "a" if options.append else "w", encoding="utf-8") as handle:
+            trace.to_jsonl(handle)
+        written.append(path)
     if options.html:
         from sigscope.tracing.result import render_html
         from sigscope.views.html import page

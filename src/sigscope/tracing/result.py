@@ -97,6 +97,15 @@ class Trace:
     def __init__(self, tracer: Tracer) -> None:
         self._tracer = tracer
 
+    @classmethod
+    def from_jsonl(cls, paths: Any) -> Trace:
+        """One fixed Trace from JSON Lines files of one or more processes (or runs appended
+        to one file): send ids renumbered in start order, ``SendEvent.process`` = ``host:pid``.
+        """
+        from sigscope.tracing.jsonl import traced_files
+
+        return cls(traced_files(paths))  # type: ignore[arg-type]
+
     # -- data
     @property
     def events(self) -> tuple[SendEvent, ...]:
