@@ -169,8 +169,14 @@ def test_live_graph_counts_pulses_and_errors(evil):
         thread = threading.Thread(target=pump)
         thread.start()
         thread.join()
+        # both sends are in once the thread ended; a flush may still show only the first
         live = wait_for(
-            lambda: graph.live.get("calls", {}).get(link) == 500 and graph.live, "500 calls"
+            lambda: (
+                graph.live.get("calls", {}).get(link) == 500
+                and graph.live.get("errors")
+                and graph.live
+            ),
+            "500 calls and the error",
         )
         assert live["errors"] == {bad: 1} and live["state"] == "recording"
         assert len(graph.nodes) == before  # nothing reflows while live

@@ -359,6 +359,10 @@ class SendEvent:
     #: ``host:pid`` of the process that recorded it, in a merged trace (``Trace.from_jsonl``);
     #: empty for this process's own sends.
     process: str = ""
+    #: ``id()`` of the signal object, to match a send to a snapshot's ``SignalInfo.obj_id``
+    #: in this process (an unnamed signal's name is only a number); 0 when not known.
+    #: Not written to JSON Lines.
+    signal_id: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,4 +97,5 @@ def freeze(send: cap.Send, kwargs: tuple[tuple[str, Any], ...]) -> SendEvent:
         duration_ns=send.end - send.start,
         calls=tuple(calls),
         error=error_info(send.error) if send.error is not None else None,
+        signal_id=getattr(send.signal, "key", 0),
     )

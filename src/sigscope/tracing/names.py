@@ -128,10 +128,11 @@ def _replace(info: CallableInfo, **changes: Any) -> CallableInfo:
 class SignalName:
     """A signal's canonical name, resolved on first read (a module scan is not cheap)."""
 
-    __slots__ = ("__weakref__", "name", "ref")
+    __slots__ = ("__weakref__", "key", "name", "ref")
 
     def __init__(self, signal: Signal) -> None:
         self.ref = weakref.ref(signal)
+        self.key = id(signal)
         self.name: str | None = None
 
     def __str__(self) -> str:

@@ -382,6 +382,7 @@ def _call_line(c: ReceiverCall) -> str:
 
 def _event_dict(e: SendEvent) -> dict[str, Any]:
     data = to_plain(e)
+    del data["signal_id"]  # an address: meaningless outside this process
     data["kwargs"] = dict(e.kwargs)
     data["parent"] = list(e.parent) if e.parent else None
     for call in data["calls"]:

@@ -91,7 +91,8 @@ class Inspector(widgets.VBox):
             from sigscope.views.live import LiveGraph
             from sigscope.views.monitor import controls
 
-            self.live = LiveGraph(self.graph)
+            names = {s.obj_id: s.name for s in self.snap.signals} if self.snap else {}
+            self.live = LiveGraph(self.graph, signal_names=names)
             self.children = [widgets.HBox(list(controls(self.live))), *self.children]
 
     def close(self) -> None:

@@ -21,7 +21,7 @@ import inspect
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sigscope.tracing import Tracer
@@ -51,8 +51,11 @@ class _HookedTracer(Tracer):
 class LiveFeed:
     """A tracer plus exact counters, fed in O(1) per send (no widgets here)."""
 
-    def __init__(self, **tracer_options: Any) -> None:
+    def __init__(self, *, signal_names: Mapping[int, str] | None = None, **tracer_options: Any):
         tracer_options.setdefault("max_events", 1000)
+        #: ``id()`` of a signal → its name in the snapshot drawn (an unnamed signal's number
+        #: can differ between the snapshot and the tracer's own naming).
+        self.signal_names: Mapping[int, str] = signal_names or {}
         self._lock = threading.Lock()
         self._queue: deque[Any] = deque(maxlen=50_000)
         self.overflow = 0
@@ -101,12 +104,13 @@ class LiveFeed:
         return bool(fresh)
 
     def _count(self, event: SendEvent) -> None:
+        signal = self.signal_names.get(event.signal_id, event.signal)
         self.total += 1
-        self.sends[event.signal] += 1
+        self.sends[signal] += 1
         self.failed += event.error is not None or any(c.error for c in event.calls)
         self.latest.append(event)
         names = tuple(c.name for c in event.calls)
-        self.runs.append((event.signal, names, tuple(c.error is not None for c in event.calls)))
+        self.runs.append((signal, names, tuple(c.error is not None for c in event.calls)))
 
     @property
     def dropped(self) -> int:
@@ -151,10 +155,11 @@ class LiveGraph:
         widget: GraphWidget,
         *,
         on_flush: Callable[[LiveFeed, str], None] | None = None,
+        signal_names: Mapping[int, str] | None = None,
         **tracer_options: Any,
     ) -> None:
         self.widget = widget
-        self.feed = LiveFeed(**tracer_options)
+        self.feed = LiveFeed(signal_names=signal_names, **tracer_options)
         self.on_flush = on_flush
         self.paused = False
         self.updates = 0

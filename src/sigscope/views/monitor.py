@@ -72,7 +72,12 @@ class Monitor(widgets.VBox):
         self.events = widgets.HTML()
         self.events.add_class("sigscope-monitor-events")
         self.updates = 0
-        self.live = LiveGraph(self.graph, on_flush=self._render, **tracer_options)
+        self.live = LiveGraph(
+            self.graph,
+            on_flush=self._render,
+            signal_names={s.obj_id: s.name for s in snap.signals},
+            **tracer_options,
+        )
         buttons = controls(self.live)
         self.pause_button, self.resume_button, self.clear_button, self.stop_button = buttons
         self.children = [
