@@ -9,9 +9,14 @@ queryset: those are described from their class and primary key instead.
 
 from __future__ import annotations
 
+import datetime
+import decimal
+import fractions
+import itertools
 import os
+import pathlib
 import re
-import reprlib
+import uuid
 from typing import Any
 
 from sigscope._compat import is_unevaluated_queryset
@@ -28,6 +33,7 @@ __all__ = [
 DEFAULT_LIMIT = 200
 
 _SIMPLE = (str, bytes, int, float, complex, bool, type(None))
+_CONTAINERS = frozenset({*_SIMPLE, list, tuple, set, frozenset, dict})
 
 #: `` at 0x7f…`` in default reprs: a memory address differs on every run.
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
@@ -42,16 +48,44 @@ def without_addresses(text: str) -> str:
     return _ADDRESS.sub("", text) if "0x" in text else text
 
 
-class _BoundedRepr(reprlib.Repr):
-    def __init__(self, limit: int) -> None:
-        super().__init__()
-        self.maxstring = min(limit, 120)
-        self.maxother = limit
-        self.maxlevel = 3
-        self.maxdict = self.maxlist = self.maxtuple = self.maxset = 8
+_OPEN: dict[type, tuple[str, str]] = {
+    list: ("[", "]"),
+    tuple: ("(", ")"),
+    set: ("{", "}"),
+    frozenset: ("frozenset({", "})"),
+}
+_ITEMS, _DEPTH = 8, 3
 
-    def repr_instance(self, obj: Any, level: int) -> str:
-        return _describe_instance(obj, self.maxother)
+
+def _bounded(obj: Any, limit: int, depth: int = 0) -> str:
+    """``repr`` of builtin scalars and exact builtin containers, at most ``_ITEMS`` items and
+    ``_DEPTH`` levels; anything else inside is described by :func:`_describe_instance`.
+    Items are never sorted or compared (that would call a user's ``__lt__``/``__eq__``)."""
+    cls = type(obj)
+    if cls in (str, bytes):
+        return repr(obj[:limit]) if len(obj) > limit else repr(obj)
+    if cls in _SIMPLE:
+        return repr(obj)
+    if cls not in _CONTAINERS:
+        return _describe_instance(obj, limit)
+    if depth >= _DEPTH:
+        return "[…]" if cls is list else "{…}" if cls is dict else "(…)"
+    if cls is dict:
+        parts = [
+            f"{_bounded(k, limit, depth + 1)}: {_bounded(v, limit, depth + 1)}"
+            for k, v in itertools.islice(dict.items(obj), _ITEMS)
+        ]
+        opening, closing = "{", "}"
+    else:
+        parts = [_bounded(item, limit, depth + 1) for item in itertools.islice(obj, _ITEMS)]
+        opening, closing = _OPEN[cls]
+        if cls is tuple and len(obj) == 1:
+            closing = ",)"
+    if len(obj) > _ITEMS:
+        parts.append("…")
+    if cls in (set, frozenset) and not parts:
+        return "set()" if cls is set else "frozenset()"
+    return opening + ", ".join(parts) + closing
 
 
 def type_name(obj_or_type: Any) -> str:
@@ -72,21 +106,52 @@ def _model_label(obj: Any) -> str | None:
     return label if isinstance(label, str) else None
 
 
+#: Standard-library value types whose ``repr`` is the standard library's own code.
+_STDLIB_VALUES = frozenset(
+    {
+        decimal.Decimal,
+        fractions.Fraction,
+        uuid.UUID,
+        datetime.date,
+        datetime.datetime,
+        datetime.time,
+        datetime.timedelta,
+        datetime.timezone,
+        pathlib.PurePosixPath,
+        pathlib.PosixPath,
+        pathlib.PureWindowsPath,
+        range,
+        slice,
+    }
+)
+
+
+def _own_repr(cls: type) -> Any:
+    """The ``__repr__`` a class uses, found in the class dicts (no attribute lookup that a
+    metaclass could intercept)."""
+    for klass in type.__dict__["__mro__"].__get__(cls):
+        found = klass.__dict__.get("__repr__")
+        if found is not None:
+            return found
+    return None
+
+
 def _describe_instance(obj: Any, limit: int) -> str:
     label = _model_label(obj)
     if label is not None and not issubclass(type(obj), type):
         pk = vars(obj).get("id", vars(obj).get("pk")) if hasattr(obj, "__dict__") else None
-        return f"<{label} pk={pk!r}>"
+        return f"<{label} pk={pk!r}>" if type(pk) in _SIMPLE else f"<{label}>"
     if is_unevaluated_queryset(obj):
         model = getattr(getattr(getattr(obj, "model", None), "_meta", None), "label", "?")
         return f"<QuerySet of {model} (not evaluated)>"
-    try:
-        text = repr(obj)
-    except Exception as exc:
-        return f"<repr-error {type(exc).__name__} in {type_name(obj)}>"
-    if not isinstance(text, str):
-        return f"<{type_name(obj)} object>"
-    return truncate(without_addresses(text), limit)
+    cls = type(obj)
+    if cls in _STDLIB_VALUES:
+        return truncate(repr(obj), limit)
+    if _own_repr(cls) is not object.__repr__:
+        # a __repr__ of the application's (or a library's) may run code, query or hang:
+        # the class is all that is shown
+        return f"<{type_name(cls)} instance>"
+    return truncate(without_addresses(object.__repr__(obj)), limit)
 
 
 def truncate(text: str, limit: int) -> str:
@@ -97,7 +162,11 @@ def truncate(text: str, limit: int) -> str:
 
 
 def safe_repr(obj: Any, limit: int = DEFAULT_LIMIT) -> str:
-    """A bounded ``repr`` that never raises and never queries the database.
+    """A bounded description that never raises and never runs the object's own code.
+
+    Builtin scalars and exact builtin containers of them are shown as their
+    ``repr`` (bounded); model instances as ``<label pk=…>``; a class that
+    defines its own ``__repr__`` (which may query, raise or hang) only by name.
 
     Examples
     --------
@@ -106,13 +175,13 @@ def safe_repr(obj: Any, limit: int = DEFAULT_LIMIT) -> str:
     >>> class Bad:
     ...     def __repr__(self):
     ...         raise RuntimeError("boom")
-    >>> safe_repr(Bad()).startswith("<repr-error RuntimeError")
-    True
+    >>> safe_repr([Bad(), 1])
+    '[<sigscope.safe.Bad instance>, 1]'
     """
     cls = type(obj)  # never isinstance(): it evaluates a LazyObject
     try:
-        if issubclass(cls, (*_SIMPLE, list, tuple, set, frozenset, dict)):
-            return truncate(without_addresses(_BoundedRepr(limit).repr(obj)), limit)
+        if cls in _CONTAINERS:  # exact types: a subclass may override __repr__/__iter__
+            return truncate(without_addresses(_bounded(obj, limit)), limit)
         if issubclass(cls, type):
             label = getattr(getattr(obj, "_meta", None), "label", None)
             return label if isinstance(label, str) else f"<class {type_name(obj)}>"
