@@ -68,6 +68,7 @@ def jupyter() -> Iterator[JupyterServer]:
 
 
 _names = count()
+LIGHT = "JupyterLab Light"
 
 
 @pytest.fixture
@@ -88,6 +89,9 @@ def open_notebook(
         page.open(jupyter.lab_url(name) if ui == "lab" else jupyter.notebook_url(name))
         if ui == "lab":
             page.collapse_sidebars()
+            # the theme is a server-side setting: an earlier test may have left it dark
+            if page.page.evaluate("() => document.body.dataset.jpThemeName") != LIGHT:
+                page.set_theme(LIGHT)
         page.run_all()
         assert page.errors() == [], "\n\n".join(page.errors())
         return page

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -158,8 +159,10 @@ class JupyterServer:
         self.base_url, self.token, self.root = base_url, token, root
 
     def lab_url(self, name: str) -> str:
-        """The URL of notebook ``name`` (in the root) in JupyterLab."""
-        return f"{self.base_url}/lab/tree/{name}?token={self.token}"
+        """The URL of notebook ``name`` (in the root) in JupyterLab, in a workspace of its
+        own (the default workspace would reopen every notebook an earlier test opened)."""
+        workspace = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(name).stem)
+        return f"{self.base_url}/lab/workspaces/{workspace}/tree/{name}?token={self.token}"
 
     def notebook_url(self, name: str) -> str:
         """The URL of notebook ``name`` in Notebook 7."""
@@ -465,7 +468,7 @@ class LabPage:
     def save_screenshot(self, path: str | os.PathLike[str]) -> None:
         """The whole page (for failure reports)."""
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(path), full_page=True, timeout=30_000)
+        self.page.screenshot(path=str(path), timeout=30_000)  # JupyterLab fills the window
 
     def collapse_sidebars(self) -> None:
         """Give the notebook the whole width."""

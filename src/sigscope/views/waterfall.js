@@ -5,7 +5,7 @@
 
 const SVG = "http://www.w3.org/2000/svg";
 const LABEL_WIDTH = 380;
-const ROW = 20;
+const FOLD_ABOVE = 60;
 
 function h(tag, cls, text) {
   const node = document.createElement(tag);
@@ -22,6 +22,7 @@ function s(tag, attrs, text) {
 }
 
 export function formatUs(us) {
+  if (us === 0) return "0";
   if (us < 100) return `${us < 10 ? us.toFixed(1) : us.toFixed(0)} µs`;
   const ms = us / 1000;
   if (ms < 100) return `${ms.toFixed(2)} ms`;
@@ -227,12 +228,20 @@ function waterfall(root, data, hooks) {
   function place() {
     const [a, b] = state.domain;
     const span = b - a || 1;
+    const trackWidth = axis.clientWidth || 800;
     for (const row of state.rows) {
       if (!row.bar) continue;
       const left = ((row.start - a) / span) * 100;
       const width = (row.dur / span) * 100;
       row.bar.style.left = `${left}%`;
       row.bar.style.width = `${Math.max(width, 0)}%`;
+      if (row.rec.err && (row.kind === "call" || row.kind === "send")) {
+        // the exception type on the bar when it fits, else beside it (never cut off)
+        const text = `✗ ${row.rec.err[0]}`;
+        const fits = (width / 100) * trackWidth >= text.length * 7 + 8;
+        row.bar.classList.toggle("sigscope-tv-narrow", !fits);
+        row.took.textContent = fits ? formatUs(row.dur) : `${text} · ${formatUs(row.dur)}`;
+      }
       const after = left + width;
       row.took.style.left = after > 75 ? "" : `calc(${after}% + 4px)`;
       row.took.style.right = after > 75 ? `calc(${100 - left}% + 4px)` : "";
@@ -280,6 +289,7 @@ function waterfall(root, data, hooks) {
   box.addEventListener("pointerdown", (ev) => {
     if (ev.button !== 0 || ev.clientX < axis.getBoundingClientRect().left) return;
     drag = { x: ev.clientX, moved: false, id: ev.pointerId };
+    state.justDragged = false;
   });
   box.addEventListener("pointermove", (ev) => {
     if (!drag) return;
@@ -334,6 +344,11 @@ function waterfall(root, data, hooks) {
 
   function reset() { setDomain(state.full[0], state.full[1]); }
 
+  function collapseAll(on) {
+    state.collapsed = new Set(on ? state.rows.filter((r) => r.kind === "send").map((r) => r.key) : []);
+    draw();
+  }
+
   function show(filter) {
     const test = (e) => (!filter.signal || e.sig === filter.signal)
       && (!filter.sender || (e.snd ?? "no sender") === filter.sender)
@@ -346,11 +361,12 @@ function waterfall(root, data, hooks) {
     const pad = (end - start) * 0.01;
     state.full = [Math.max(0, start - pad), end + pad];
     state.domain = state.full.slice();
-    draw();
+    // a long trace opens folded: one row per send, unfold what you want to see
+    if ((data.sends || []).length > FOLD_ABOVE) collapseAll(true); else draw();
     return state.rows;
   }
 
-  return { show, reset, zoomAt, element: box };
+  return { show, reset, zoomAt, collapseAll, element: box };
 }
 
 // -- the cascade graph (SVG): signal → receiver → nested signal, aggregated
@@ -358,12 +374,10 @@ function waterfall(root, data, hooks) {
 function cascadeGraph(root, nodes, hooks) {
   const box = h("div", "sigscope-tv-cascade");
   root.append(box);
-  const levels = [];
   const place = [];
   let leaf = 0;
   const walk = (node, depth) => {
     const item = { node, depth };
-    levels[depth] = Math.max(levels[depth] || 0, Math.min(node.label.length, 48));
     const kids = node.children.map((c) => walk(c, depth + 1));
     item.y = kids.length ? (kids[0].y + kids[kids.length - 1].y) / 2 : leaf++;
     item.kids = kids;
@@ -375,9 +389,18 @@ function cascadeGraph(root, nodes, hooks) {
     box.append(h("div", "sigscope-tv-dim", "(no signals sent)"));
     return box;
   }
-  const widths = levels.map((chars) => 24 + chars * 7 + 110);
+  const ctx = document.createElement("canvas").getContext("2d");
+  const font = getComputedStyle(root).fontFamily || "sans-serif";
+  const measure = (text) => (ctx ? (ctx.font = `12px ${font}`, ctx.measureText(text).width) : text.length * 7);
+  const widest = [];
+  for (const item of place) {
+    const n = item.node;
+    const w = measure(`◆ ${clip(n.label)}`) + measure(statsOf(n)) + 28;
+    widest[item.depth] = Math.max(widest[item.depth] || 0, w);
+  }
+  const widths = widest.map((w) => Math.ceil(w));
   const xs = [8];
-  for (const w of widths) xs.push(xs[xs.length - 1] + w + 40);
+  for (const w of widths) xs.push(xs[xs.length - 1] + w + 28);
   const dy = 28;
   const height = leaf * dy + 16;
   const svg = s("svg", { width: xs[xs.length - 1], height, class: "sigscope-tv-cascade-svg",
@@ -396,12 +419,9 @@ function cascadeGraph(root, nodes, hooks) {
     g.append(s("title", {}, n.label));
     g.append(s("rect", { width: w, height: 22, rx: 4 }));
     const glyph = { send: "◆", receiver: "▸", bypass: "⚠", on_commit: "↪" }[n.kind] || "";
-    const label = n.label.length > 48 ? `${n.label.slice(0, 47)}…` : n.label;
-    g.append(s("text", { x: 6, y: 15, class: "sigscope-tv-node-label" }, `${glyph} ${label}`));
-    const stats = [`×${n.count}`];
-    if (n.kind === "send" || n.kind === "receiver") stats.push(formatUs(n.us));
-    if (n.errors) stats.push(`✗ ${n.errors}`);
-    g.append(s("text", { x: w - 6, y: 15, "text-anchor": "end", class: "sigscope-tv-node-stats" }, stats.join(" · ")));
+    g.append(s("text", { x: 6, y: 15, class: "sigscope-tv-node-label" }, `${glyph} ${clip(n.label)}`));
+    g.append(s("text", { x: w - 6, y: 15, "text-anchor": "end", class: "sigscope-tv-node-stats" }, statsOf(n)));
+    g.addEventListener("click", () => hooks.pick(n));
     g.addEventListener("mouseenter", (ev) => hooks.hover({ kind: "cascade", rec: n }, ev));
     g.addEventListener("mouseleave", () => hooks.hover(null));
     g.addEventListener("mousemove", (ev) => hooks.move(ev));
@@ -409,6 +429,17 @@ function cascadeGraph(root, nodes, hooks) {
   }
   box.append(svg);
   return box;
+}
+
+function clip(label) {
+  return label.length > 56 ? `${label.slice(0, 55)}…` : label;
+}
+
+function statsOf(n) {
+  const stats = [`×${n.count}`];
+  if (n.kind === "send" || n.kind === "receiver") stats.push(formatUs(n.us));
+  if (n.errors) stats.push(`✗ ${n.errors}`);
+  return stats.join(" · ");
 }
 
 function cascadeFacts(n) {
@@ -422,6 +453,8 @@ function cascadeFacts(n) {
 }
 
 // -- the widget
+
+const HINT = "Click a bar for its details; drag, or scroll on the time axis (Ctrl+wheel on the bars), to zoom; double-click to reset.";
 
 function render({ model, el }) {
   const root = h("div", "sigscope-tv");
@@ -465,13 +498,15 @@ function render({ model, el }) {
     const check = h("input");
     check.type = "checkbox";
     errorsBox.append(check, document.createTextNode(" only sends with errors"));
+    const fold = h("button", "sigscope-tv-fold", "Collapse all");
+    fold.type = "button";
     const reset = h("button", "sigscope-tv-reset", "Reset zoom");
     reset.type = "button";
     const zoom = h("span", "sigscope-tv-zoom sigscope-tv-dim");
-    bar.append(...tabs, signalSel, senderSel, errorsBox, reset, zoom);
+    bar.append(...tabs, signalSel, senderSel, errorsBox, fold, reset, zoom);
 
     const panes = h("div", "sigscope-tv-panes");
-    const details = h("div", "sigscope-tv-details sigscope-tv-dim", "Click a bar for its details; drag or scroll on the time axis (Ctrl+wheel on the bars) to zoom, double-click to reset.");
+    const details = h("div", "sigscope-tv-details sigscope-tv-dim", HINT);
     tip.style.display = "none";
     root.append(summary, bar, panes, details);
 
@@ -484,6 +519,10 @@ function render({ model, el }) {
         details.className = "sigscope-tv-details";
         details.replaceChildren(h("div", "sigscope-tv-details-head", rowLabel(row)), factTable(facts(row), 200));
         if (row.rec.err && row.rec.err[2]) details.append(h("pre", "sigscope-tv-traceback", row.rec.err[2]));
+      },
+      pick(node) {
+        details.className = "sigscope-tv-details";
+        details.replaceChildren(h("div", "sigscope-tv-details-head", node.label), factTable(cascadeFacts(node), 200));
       },
       hover(row, ev) {
         if (!row) { tip.style.display = "none"; return; }
@@ -512,14 +551,26 @@ function render({ model, el }) {
       for (const t of tabs) t.setAttribute("aria-selected", String(t.dataset.tab === name));
       wf.element.style.display = name === "waterfall" ? "" : "none";
       cg.style.display = name === "cascade" ? "" : "none";
-      for (const c of [signalSel, senderSel, errorsBox, reset, zoom]) c.style.display = name === "waterfall" ? "" : "none";
+      for (const c of [signalSel, senderSel, errorsBox, fold, reset, zoom]) c.style.display = name === "waterfall" ? "" : "none";
+      if (details.classList.contains("sigscope-tv-dim")) {
+        details.textContent = name === "waterfall" ? HINT : "Click a box for its totals; hover for what it triggered.";
+      }
     };
     for (const t of tabs) t.addEventListener("click", () => showTab(t.dataset.tab));
-    const refilter = () => wf.show({ signal: signalSel.value, sender: senderSel.value, errors: check.checked });
+    const refilter = () => {
+      wf.show({ signal: signalSel.value, sender: senderSel.value, errors: check.checked });
+      setFold(sends.length > FOLD_ABOVE);
+    };
     signalSel.addEventListener("change", refilter);
     senderSel.addEventListener("change", refilter);
     check.addEventListener("change", refilter);
     reset.addEventListener("click", () => wf.reset());
+    const setFold = (folded) => { fold.textContent = folded ? "Expand all" : "Collapse all"; fold.dataset.folded = String(folded); };
+    fold.addEventListener("click", () => {
+      const folded = fold.dataset.folded !== "true";
+      wf.collapseAll(folded);
+      setFold(folded);
+    });
     refilter();
     showTab("waterfall");
   }
