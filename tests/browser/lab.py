@@ -180,9 +180,7 @@ class JupyterServer:
         for session in self.sessions():
             if name is None or session.get("path") == name:
                 with suppress(urllib.error.URLError, OSError):
-                    _request(
-                        f"{self.base_url}/api/sessions/{session['id']}", self.token, "DELETE"
-                    )
+                    _request(f"{self.base_url}/api/sessions/{session['id']}", self.token, "DELETE")
 
 
 @contextmanager
@@ -447,9 +445,7 @@ class LabPage:
     def set_theme(self, theme: str) -> None:
         """Switch the theme and wait until its colours apply (not only its name)."""
         self.command("apputils:change-theme", {"theme": theme})
-        self.page.wait_for_function(
-            _THEME_APPLIED, arg=theme, timeout=CEILING * 1000, polling=100
-        )
+        self.page.wait_for_function(_THEME_APPLIED, arg=theme, timeout=CEILING * 1000, polling=100)
 
     def kernel_eval(self, expression: str) -> str:
         """``repr`` of ``expression`` evaluated in the notebook's kernel (a silent request)."""

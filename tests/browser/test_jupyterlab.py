@@ -296,7 +296,9 @@ function rgba(text) {
 def effective_background(locator: Any) -> list[float]:
     """The opaque colour behind an element (its own, else the first opaque ancestor's)."""
     return locator.evaluate(
-        "el => {" + _COLOURS + """
+        "el => {"
+        + _COLOURS
+        + """
           for (let n = el; n; n = n.parentElement) {
             const c = rgba(getComputedStyle(n).backgroundColor);
             if (c[3] > 0.5) return c;
@@ -307,7 +309,9 @@ def effective_background(locator: Any) -> list[float]:
 
 
 def colour(locator: Any, prop: str = "color") -> list[float]:
-    return locator.evaluate("(el, p) => {" + _COLOURS + " return rgba(getComputedStyle(el)[p]); }", prop)
+    return locator.evaluate(
+        "(el, p) => {" + _COLOURS + " return rgba(getComputedStyle(el)[p]); }", prop
+    )
 
 
 def luminance(rgb: list[float]) -> float:

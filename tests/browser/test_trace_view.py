@@ -18,8 +18,8 @@ from .test_jupyterlab import (
     EVIL_TRACE,
     SETUP,
     TRACE,
-    contrast,
     colour,
+    contrast,
     effective_background,
     luminance,
     output,
@@ -61,7 +61,11 @@ def test_waterfall_hover_click_zoom(open_notebook: Any) -> None:
     assert "post_save ← shop.Order" in text and "notify_shipped" in text, text[:2000]
 
     # nested: order_shipped sits below notify_shipped, one level deeper
-    pad = lambda r: float(r.locator(".sigscope-tv-label").evaluate("e => parseFloat(e.style.paddingLeft)"))  # noqa: E731
+    def pad(r: Any) -> float:
+        return float(
+            r.locator(".sigscope-tv-label").evaluate("e => parseFloat(e.style.paddingLeft)")
+        )
+
     shipped, notify = row(view, "order_shipped ← shop.Order"), row(view, "notify_shipped")
     assert pad(shipped) > pad(notify), "the nested send is not indented below its receiver"
 
@@ -163,7 +167,9 @@ def test_cascade_graph(open_notebook: Any) -> None:
     failed = view.locator(".sigscope-tv-node.sigscope-tv-failed")
     assert "broken" in " ".join(failed.all_text_contents()), "the raising receiver is not marked"
     # the data is the kernel's cascade, aggregated from the records
-    tree = json.loads(ast.literal_eval(lab.kernel_eval("__import__('json').dumps(view.data['cascade'])")))
+    tree = json.loads(
+        ast.literal_eval(lab.kernel_eval("__import__('json').dumps(view.data['cascade'])"))
+    )
     assert [n["label"] for n in tree if n["label"] == "post_save ← shop.Order"]
     view.locator(".sigscope-tv-node", has_text="order_shipped").first.hover()
     tooltip = lab.page.locator(".sigscope-tv-tooltip")

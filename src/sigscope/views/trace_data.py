@@ -133,8 +133,9 @@ def waterfall_data(
         "total": len(events),
         "bypassed": [_bypass(b, t0) for b in bypassed],
         "on_commit": [_on_commit(o, t0) for o in on_commit],
-        "unheard": [{"sig": u.signal.rpartition(".")[2], "snd": u.sender, "count": u.count}
-                    for u in unheard],
+        "unheard": [
+            {"sig": u.signal.rpartition(".")[2], "snd": u.sender, "count": u.count} for u in unheard
+        ],
     }
 
 
@@ -167,6 +168,10 @@ def _send_label(e: SendEvent) -> str:
     return f"{e.signal.rpartition('.')[2]} ← {e.sender or 'no sender'}"
 
 
+def _started(item: SendEvent | BypassEvent | OnCommitCallback) -> float:
+    return item.registered_at if isinstance(item, OnCommitCallback) else item.started_at
+
+
 def cascade(
     events: Iterable[SendEvent],
     *,
@@ -188,10 +193,12 @@ def cascade(
     ids = {e.id for e in events}
     kids: dict[tuple[int, int], list[Any]] = {}
     roots: list[Any] = []
-    for item in [*events, *bypassed, *on_commit]:
+    items: list[SendEvent | BypassEvent | OnCommitCallback] = [*events, *bypassed, *on_commit]
+    items.sort(key=_started)
+    for item in items:
         parent = item.registered_by if isinstance(item, OnCommitCallback) else item.parent
         if parent is not None and parent[0] in ids:
-            kids.setdefault(tuple(parent), []).append(item)
+            kids.setdefault((parent[0], parent[1]), []).append(item)
         else:
             roots.append(item)
     tree = _Tree()

@@ -28,7 +28,7 @@ _HERE = Path(__file__).parent
 Selected = SendEvent | ReceiverCall | BypassEvent | OnCommitCallback
 
 
-class TraceView(anywidget.AnyWidget):  # type: ignore[misc]
+class TraceView(anywidget.AnyWidget):
     """``trace.show()``: an interactive waterfall of the sends and a cascade graph.
 
     Hover a bar for its kwargs, result or exception; click it for details (and
@@ -44,8 +44,8 @@ class TraceView(anywidget.AnyWidget):  # type: ignore[misc]
     >>> with sigscope.trace(signals=[placed]) as t:
     ...     _ = placed.send(sender=None, order=1)
     >>> view = TraceView(t)
-    >>> [s["sig"] for s in view.data["sends"]]
-    ['placed']
+    >>> [[c["r"] for c in s["calls"]] for s in view.data["sends"]]
+    [["'ok'"]]
     >>> view.selection = f"call:{t.events[0].id}:0"
     >>> view.selected.result
     "'ok'"
