@@ -464,7 +464,7 @@ class LabPage:
     def save_screenshot(self, path: str | os.PathLike[str]) -> None:
         """The whole page (for failure reports)."""
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(path), timeout=30_000)  # JupyterLab fills the window
+        self.page.screenshot(path=str(path), timeout=60_000)  # JupyterLab fills the window
 
     def collapse_sidebars(self) -> None:
         """Give the notebook the whole width."""

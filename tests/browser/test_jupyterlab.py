@@ -223,7 +223,6 @@ def test_monitor(open_notebook: Any) -> None:
     wait_for(lambda: sends(monitor) > first, f"the counter to rise past {first}")
     events = monitor.locator(".sigscope-monitor-events")
     wait_for(lambda: "order_placed" in events.inner_text(), "order_placed in the latest sends")
-    screenshot(monitor, "monitor.png")
 
     press(monitor, "Pause")
     counters = monitor.locator(".sigscope-monitor-counters")
@@ -240,7 +239,17 @@ def test_monitor(open_notebook: Any) -> None:
 
     press(monitor, "Resume")
     wait_for(lambda: sends(monitor) > 0, "the counter to rise again after Resume")
+
+    # the picture once the thread stopped: a monitor updating 10 times a second never holds
+    # still for Playwright's screenshot on a busy machine
     lab.kernel_eval("pump_stop.set()")
+    lab.wait_kernel(
+        "not any(t.is_alive() for t in threading.enumerate() if t.name != 'MainThread' "
+        "and t.daemon and 'pump' in repr(t))",
+        "the pump thread to stop",
+    )
+    wait_for(lambda: str(sends(monitor)) == lab.kernel_eval("m.tracer.total"), "the last update")
+    screenshot(monitor, "monitor.png")
 
 
 # -- receivers and senders named with HTML (the Inspector and the static trace)
