@@ -12,6 +12,8 @@ MODULES = [
     "sigscope.describe",
     "sigscope.tracing",
     "sigscope.demo",
+    "sigscope.views.trace_data",
+    "sigscope.views.trace_view",
 ]
 
 
