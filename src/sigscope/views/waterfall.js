@@ -287,9 +287,9 @@ function waterfall(root, data, hooks) {
 
   let drag = null;
   box.addEventListener("pointerdown", (ev) => {
+    state.draggedAt = 0;  // a new press: whatever follows is a click of its own
     if (ev.button !== 0 || ev.clientX < axis.getBoundingClientRect().left) return;
     drag = { x: ev.clientX, moved: false, id: ev.pointerId };
-    state.justDragged = false;
   });
   box.addEventListener("pointermove", (ev) => {
     if (!drag) return;
@@ -311,7 +311,7 @@ function waterfall(root, data, hooks) {
     drag = null;
     brush.style.display = "none";
     if (!d.moved) return;
-    state.justDragged = true;
+    state.draggedAt = performance.now();  // the click that ends a drag is not a click
     const [a, b] = state.domain;
     const f0 = fraction(Math.min(d.x, ev.clientX)), f1 = fraction(Math.max(d.x, ev.clientX));
     if (f1 - f0 > 0.002) setDomain(a + f0 * (b - a), a + f1 * (b - a));
@@ -321,7 +321,7 @@ function waterfall(root, data, hooks) {
   box.addEventListener("dblclick", () => reset());
 
   box.addEventListener("click", (ev) => {
-    if (state.justDragged) { state.justDragged = false; return; }
+    if (state.draggedAt && performance.now() - state.draggedAt < 500) { state.draggedAt = 0; return; }
     const toggle = ev.target.closest("[data-toggle]");
     if (toggle) {
       const key = toggle.dataset.toggle;
