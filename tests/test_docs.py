@@ -17,6 +17,8 @@ MODULES = [
     "sigscope.demo",
     "sigscope.registry.site_match",
     "sigscope.otel",
+    "sigscope.views.trace_data",
+    "sigscope.views.trace_view",
 ]
 
 

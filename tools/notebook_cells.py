@@ -672,8 +672,12 @@ for u in t.unheard[:6]:
         """\
 ## Slow receivers, from the timings
 
-`update_search_index` stands in for a call to a search engine. The timeline puts every receiver
-on one time axis; nested sends are indented below the receiver that made them.""",
+`update_search_index` stands in for a call to a search engine. `t.show()` draws the waterfall:
+every receiver on one time axis, nested sends below the receiver that made them. Hover a bar for
+its kwargs and result, click it for the details, drag across the time axis to zoom in (double-click
+to zoom out). The **cascade** tab answers "what runs when I save an Order": `post_save ←
+shop.Order`, its receivers, the `order_shipped` that `notify_shipped` sends, and its receivers,
+with counts and total time.""",
     ),
     (
         "code",
@@ -681,9 +685,14 @@ on one time axis; nested sends are indented below the receiver that made them.""
 signals, receivers = t.summary()
 slowest = receivers[0]
 print(f"slowest: {slowest.receiver}: {slowest.calls} calls, {slowest.total_ns / 1e6:.2f} ms")
-from IPython.display import Image
-from sigscope.views.draw import draw_timeline, figure_png
-Image(figure_png(draw_timeline(t.sends("post_save", sender="shop.Order")), dpi=72))""",
+view = t.show()
+view""",
+    ),
+    (
+        "code",
+        """\
+# what you clicked, as a record (None until you click a bar)
+print("selected:", view.selected)""",
     ),
     (
         "md",

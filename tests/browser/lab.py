@@ -4,15 +4,23 @@
   temporary root directory holding a copy of one notebook, with every Jupyter directory
   (config, data, runtime, settings, workspaces, IPython) private to it, and always stops
   the server and its kernels.
+* :func:`jupyter_server` is the same server for many notebooks (one per test): it serves
+  JupyterLab (``/lab/tree/NAME``) and Notebook 7 (``/notebooks/NAME``), writes notebooks
+  into its root (:meth:`JupyterServer.add_notebook`) and shuts a test's kernels down
+  (:meth:`JupyterServer.shutdown_kernels`).
 * :func:`chromium` launches Debian's Chromium through Playwright (never ``playwright
   install``); :class:`LabPage` opens a notebook in it, waits for the kernel, runs all
   cells and reads the cells' errors.
+
+Every wait is on a condition with a generous ceiling (:data:`CEILING`, 120 s unless
+``$SIGSCOPE_BROWSER_TIMEOUT`` says otherwise), so a busy machine is slower, not red.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -23,20 +31,27 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 __all__ = [
+    "CEILING",
     "CHROMIUM_ARGS",
+    "JupyterServer",
     "LabPage",
+    "build_notebook",
     "chromium",
     "find_chromium",
     "free_port",
     "jupyter_lab",
+    "jupyter_server",
     "wait_until",
 ]
+
+#: The ceiling of every wait, in seconds: generous, because waits end on a condition.
+CEILING = float(os.environ.get("SIGSCOPE_BROWSER_TIMEOUT") or 120)
 
 T = TypeVar("T")
 
@@ -116,45 +131,71 @@ def _is_kernel(pid: int) -> bool:
 
 def _request(url: str, token: str, method: str = "GET") -> Any:
     req = urllib.request.Request(url, method=method, headers={"Authorization": f"token {token}"})
-    with urllib.request.urlopen(req, timeout=5) as response:
+    with urllib.request.urlopen(req, timeout=30) as response:
         body = response.read()
     return json.loads(body) if body else None
 
 
-@contextmanager
-def jupyter_lab(
-    notebook: str | os.PathLike[str], timeout: float = 60
-) -> Iterator[tuple[str, Path]]:
-    """Run an isolated JupyterLab serving a copy of ``notebook``.
+def build_notebook(path: str | os.PathLike[str], cells: Iterable[str]) -> Path:
+    """Write a Python 3 notebook of these code cells to ``path``."""
+    import nbformat
 
-    Yields ``(url, root)``: the notebook's URL (token included) and the server's root
-    directory.  The server and the kernels it started are stopped on exit, whatever happens.
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    nbformat.validate(nb)
+    nbformat.write(nb, Path(path))
+    return Path(path)
+
+
+class JupyterServer:
+    """A running isolated Jupyter server: JupyterLab and Notebook 7 on one port."""
+
+    def __init__(self, base_url: str, token: str, root: Path) -> None:
+        self.base_url, self.token, self.root = base_url, token, root
+
+    def lab_url(self, name: str) -> str:
+        """The URL of notebook ``name`` (in the root) in JupyterLab, in a workspace of its
+        own (the default workspace would reopen every notebook an earlier test opened)."""
+        workspace = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(name).stem)
+        return f"{self.base_url}/lab/workspaces/{workspace}/tree/{name}?token={self.token}"
+
+    def notebook_url(self, name: str) -> str:
+        """The URL of notebook ``name`` in Notebook 7."""
+        return f"{self.base_url}/notebooks/{name}?token={self.token}"
+
+    def add_notebook(self, name: str, cells: Iterable[str]) -> Path:
+        """Write a notebook of these code cells into the server's root."""
+        return build_notebook(self.root / name, cells)
+
+    def sessions(self) -> list[dict[str, Any]]:
+        return list(_request(f"{self.base_url}/api/sessions", self.token) or [])
+
+    def shutdown_kernels(self, name: str | None = None) -> None:
+        """Stop the kernels of notebook ``name`` (every kernel when ``None``)."""
+        for session in self.sessions():
+            if name is None or session.get("path") == name:
+                with suppress(urllib.error.URLError, OSError):
+                    _request(f"{self.base_url}/api/sessions/{session['id']}", self.token, "DELETE")
+
+
+@contextmanager
+def jupyter_server(timeout: float = CEILING) -> Iterator[JupyterServer]:
+    """Run an isolated Jupyter server (JupyterLab + Notebook 7) on an empty root directory.
+
+    Every Jupyter directory (config, data, runtime, settings, workspaces, IPython) is
+    private to it; the server and the kernels it started are stopped on exit, whatever
+    happens.
     """
-    notebook = Path(notebook)
     with tempfile.TemporaryDirectory(prefix="sigscope-lab-", ignore_cleanup_errors=True) as tmp:
         base = Path(tmp)
         root = base / "root"
         root.mkdir()
-        shutil.copy(notebook, root / notebook.name)
-        env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
-        dirs = {
-            "JUPYTER_CONFIG_DIR": "config",
-            "JUPYTER_DATA_DIR": "data",
-            "JUPYTER_RUNTIME_DIR": "runtime",
-            "JUPYTERLAB_SETTINGS_DIR": "settings",
-            "JUPYTERLAB_WORKSPACES_DIR": "workspaces",
-            "IPYTHONDIR": "ipython",
-        }
-        for var, name in dirs.items():
-            (base / name).mkdir()
-            env[var] = str(base / name)
-        for plugin, values in LAB_SETTINGS.items():
-            path = base / "settings" / f"{plugin}.jupyterlab-settings"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(values))
-        # the kernelspec's "python" resolves to the server's interpreter: this virtualenv's
-        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-        env["PYTHONUNBUFFERED"] = "1"
+        env = _isolated_env(base)
         port, token = free_port(), secrets.token_hex(16)
         command = [
             sys.executable,
@@ -167,6 +208,7 @@ def jupyter_lab(
             f"--IdentityProvider.token={token}",
             f"--ServerApp.root_dir={root}",
             "--LabApp.expose_app_in_browser=True",
+            "--JupyterNotebookApp.expose_app_in_browser=True",
             "--allow-root",
         ]
         log_path = base / "jupyter.log"
@@ -196,11 +238,49 @@ def jupyter_lab(
                 log_tail = log_path.read_text(errors="replace")[-4000:]
                 raise TimeoutError(f"{e}; its log:\n{log_tail}") from None
             try:
-                yield f"{base_url}/lab/tree/{notebook.name}?token={token}", root
+                yield JupyterServer(base_url, token, root)
             finally:
                 kernels.update(p for p in _children(server.pid) if _is_kernel(p))
         finally:
             _stop(server, base_url, token, kernels)
+
+
+def _isolated_env(base: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
+    dirs = {
+        "JUPYTER_CONFIG_DIR": "config",
+        "JUPYTER_DATA_DIR": "data",
+        "JUPYTER_RUNTIME_DIR": "runtime",
+        "JUPYTERLAB_SETTINGS_DIR": "settings",
+        "JUPYTERLAB_WORKSPACES_DIR": "workspaces",
+        "IPYTHONDIR": "ipython",
+    }
+    for var, name in dirs.items():
+        (base / name).mkdir()
+        env[var] = str(base / name)
+    for plugin, values in LAB_SETTINGS.items():
+        path = base / "settings" / f"{plugin}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+    # the kernelspec's "python" resolves to the server's interpreter: this virtualenv's
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+@contextmanager
+def jupyter_lab(
+    notebook: str | os.PathLike[str], timeout: float = CEILING
+) -> Iterator[tuple[str, Path]]:
+    """Run an isolated JupyterLab serving a copy of ``notebook``.
+
+    Yields ``(url, root)``: the notebook's URL (token included) and the server's root
+    directory.  The server and the kernels it started are stopped on exit, whatever happens.
+    """
+    notebook = Path(notebook)
+    with jupyter_server(timeout) as server:
+        shutil.copy(notebook, server.root / notebook.name)
+        yield server.lab_url(notebook.name), server.root
 
 
 def _stop(server: subprocess.Popen[bytes], base_url: str, token: str, kernels: set[int]) -> None:
@@ -266,14 +346,43 @@ _CELL_REPORT = """() => {
 }"""
 
 
+_THEME_APPLIED = """t => {
+  const body = document.body;
+  if (body.dataset.jpThemeName !== t) return false;
+  const probe = document.createElement('div');
+  probe.style.background = 'var(--jp-layout-color1)';
+  body.append(probe);
+  const rgb = getComputedStyle(probe).backgroundColor.match(/[\\d.]+/g).map(Number);
+  probe.remove();
+  const dark = (0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]) / 255 < 0.5;
+  return dark === (body.dataset.jpThemeLight === 'false');
+}"""
+
+_KERNEL_EVAL = """async expr => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const kernel = panel.sessionContext.session.kernel;
+  const future = kernel.requestExecute(
+    {code: '', silent: true, store_history: false, user_expressions: {v: expr}});
+  const reply = await future.done;
+  const v = reply.content.user_expressions.v;
+  if (v.status !== 'ok') throw new Error(v.ename + ': ' + v.evalue);
+  return v.data['text/plain'];
+}"""
+
+
 class LabPage:
-    """A notebook open in JupyterLab in one browser page."""
+    """A notebook open in JupyterLab (or Notebook 7) in one fresh browser context."""
+
+    #: Pages not closed yet: the failure hook (conftest.py) screenshots them.
+    open_pages: ClassVar[list[LabPage]] = []
 
     def __init__(self, browser: Any, *, width: int = 1400, height: int = 1000) -> None:
         self.context = browser.new_context(
             viewport={"width": width, "height": height}, device_scale_factor=1
         )
+        self.context.set_default_timeout(CEILING * 1000)  # not Playwright's 30 s
         self.page = self.context.new_page()
+        LabPage.open_pages.append(self)
         self.console: list[str] = []
         self.page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
         self.page.on(
@@ -282,9 +391,11 @@ class LabPage:
         )
 
     def close(self) -> None:
+        if self in LabPage.open_pages:
+            LabPage.open_pages.remove(self)
         self.context.close()
 
-    def open(self, url: str, timeout: float = 45) -> None:
+    def open(self, url: str, timeout: float = CEILING) -> None:
         """Load the notebook and wait until its kernel is idle."""
         self.page.goto(url, wait_until="domcontentloaded", timeout=timeout * 1000)
         self.page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=timeout * 1000)
@@ -297,7 +408,7 @@ class LabPage:
             script = "([n, a]) => { window.jupyterapp.commands.execute(n, a); return null; }"
         self.page.evaluate(script, [name, args or {}])
 
-    def run_all(self, timeout: float = 45) -> None:
+    def run_all(self, timeout: float = CEILING) -> None:
         """Run every cell and wait until all have run and the kernel is idle again."""
         self.command("notebook:run-all-cells", wait=False)
         try:
@@ -332,10 +443,28 @@ class LabPage:
         return "\n".join(lines) or "(no cell output, no browser errors)"
 
     def set_theme(self, theme: str) -> None:
+        """Switch the theme and wait until its colours apply (not only its name)."""
         self.command("apputils:change-theme", {"theme": theme})
-        self.page.wait_for_function(
-            "t => document.body.dataset.jpThemeName === t", arg=theme, timeout=15_000
-        )
+        self.page.wait_for_function(_THEME_APPLIED, arg=theme, timeout=CEILING * 1000, polling=100)
+
+    def kernel_eval(self, expression: str) -> str:
+        """``repr`` of ``expression`` evaluated in the notebook's kernel (a silent request)."""
+        return str(self.page.evaluate(_KERNEL_EVAL, expression))
+
+    def wait_kernel(self, expression: str, what: str, timeout: float = CEILING) -> str:
+        """Evaluate ``expression`` in the kernel until its repr is truthy (not ``''``,
+        ``'None'``, ``'False'``, ``'0'``); return that repr."""
+
+        def check() -> str | None:
+            value = self.kernel_eval(expression)
+            return None if value in ("", "None", "False", "0", "''") else value
+
+        return wait_until(check, timeout, what, interval=0.2)
+
+    def save_screenshot(self, path: str | os.PathLike[str]) -> None:
+        """The whole page (for failure reports)."""
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(path), timeout=60_000)  # JupyterLab fills the window
 
     def collapse_sidebars(self) -> None:
         """Give the notebook the whole width."""
