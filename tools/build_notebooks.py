@@ -1,6 +1,7 @@
 """Write notebooks/*.ipynb from tools/notebook_cells.py and execute them, storing outputs.
 
-Run:  python tools/build_notebooks.py        (from the repository root)
+Run:  python tools/build_notebooks.py [NAME ...]   (from the repository root; NAME: a file
+      name such as 01_tour.ipynb, or a prefix such as 01; all notebooks without one)
 
 Outputs are kept (GitHub shows them without a kernel) but widget state is not
 (the static views carry the content); the script fails if a notebook grows
@@ -64,7 +65,14 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 300) -> None:
 def main() -> int:
     out = ROOT / "notebooks"
     out.mkdir(exist_ok=True)
+    wanted = sys.argv[1:]
+    unknown = [w for w in wanted if not any(n.startswith(w) for n in NOTEBOOKS)]
+    if unknown:
+        print(f"no notebook named {', '.join(unknown)} (known: {', '.join(NOTEBOOKS)})")
+        return 2
     for name, source in NOTEBOOKS.items():
+        if wanted and not any(name.startswith(w) for w in wanted):
+            continue
         nb = build(name, source)
         execute(nb, out)
         path = out / name

@@ -42,10 +42,14 @@ receivers are left out of the picture).""",
         """\
 ## 2. The interactive inspector
 
-Filters, a list of registrations and a details panel (select one). Widgets need a running
-kernel; the static view above works everywhere.""",
+The same picture as a map: senders and send sites on the left, signals in the middle, receivers
+on the right, grouped by app. Drag to pan, scroll to zoom; hover a node to light up everything
+upstream and downstream of it; click one for its details (`file:line`, source, sender,
+`dispatch_uid`, findings with their fix) — `inspector.selected` then gives you its record. Click
+an app's header to fold it; Django's own receivers start folded. The search box highlights and
+centres what it finds. Widgets need a running kernel; the static view above works everywhere.""",
     ),
-    ("code", "sigscope.inspect()"),
+    ("code", "inspector = sigscope.inspect()\ninspector"),
     (
         "md",
         """\
@@ -84,6 +88,26 @@ t""",
         """\
 # what ran, in order
 t.receivers_called("post_save")""",
+    ),
+    (
+        "md",
+        """\
+## 5. Watch signals flow
+
+`sigscope.inspect(live=True)` runs a tracer and animates the same graph: each time a receiver
+runs its link pulses and its counter ticks, an error flashes red and stays marked, a signal sent
+with nobody listening and an ORM call that skipped signals are marked on their nodes. The
+positions never move while it is live. Run the next cell, then the one after it, and watch.""",
+    ),
+    ("code", "live = sigscope.inspect(live=True)\nlive"),
+    (
+        "code",
+        """\
+sigscope.demo.run_scenario()  # place, ship and delete an order; tag and publish a post
+live.live.stop()  # stop recording (the counters stay on the graph)
+counts = live.graph.live
+print(f"{counts['sends']} sends; {len(counts['calls'])} links ran, "
+      f"{sum(counts['calls'].values())} receiver calls")""",
     ),
 ]
 
@@ -374,6 +398,30 @@ else:
 
 Prefer explicit function calls when the two pieces of code belong together: signals make the
 flow invisible — which is what sigscope is for.""",
+    ),
+    (
+        "md",
+        """\
+## See it flow
+
+Everything above, at once: the live graph shows senders on the left, signals in the middle and
+receivers on the right. Run the cell below, then the one after it: each receiver's link pulses
+and counts as the demo's story runs. Hover a signal to see every receiver it reaches; click a
+receiver to see where it is defined and connected.""",
+    ),
+    (
+        "code",
+        """\
+live = sigscope.inspect(live=True)
+live""",
+    ),
+    (
+        "code",
+        """\
+sigscope.demo.run_scenario()
+live.live.stop()
+ran = live.graph.live["calls"]
+print(len(ran), "registrations ran,", sum(ran.values()), "calls in all")""",
     ),
 ]
 
@@ -1045,4 +1093,10 @@ Django 的请求处理器在视图运行之前发送 `request_started`，在响�
 
 如果两段代码本来就属于一起，请优先使用显式的函数调用：信号会让程序流程变得不可见——
 这正是 sigscope 存在的原因。""",
+    26: """\
+## 看它流动
+
+上面的一切同时呈现：实时图的左边是发送者，中间是信号，右边是接收者。先运行下面的单元格，
+再运行它后面的那个：演示项目的故事运行时，每个接收者的连线都会闪动并计数。把鼠标悬停在
+某个信号上，可以看到它能到达的所有接收者；点击一个接收者，可以看到它在哪里定义、在哪里连接。""",
 }
