@@ -11,8 +11,6 @@ from __future__ import annotations
 import gc
 import re
 import sys
-import types
-from collections.abc import Iterable
 from itertools import compress
 from typing import Any
 
@@ -21,7 +19,7 @@ from django.dispatch import Signal
 from sigscope import _compat
 from sigscope.describe import Memo, describe_callable, describe_dead
 from sigscope.records import ReceiverInfo, SenderInfo, SignalInfo
-from sigscope.registry.senders import SenderIndex, describe_sender, sender_label
+from sigscope.registry.senders import SenderIndex, describe_sender, module_dicts, sender_label
 from sigscope.safe import safe_repr, type_name
 
 __all__ = [
@@ -47,18 +45,6 @@ def signal_types() -> set[type]:
     return found
 
 
-def _module_dicts() -> Iterable[tuple[str, dict[str, Any]]]:
-    for name, module in list(sys.modules.items()):
-        if not issubclass(type(module), types.ModuleType):
-            continue
-        try:
-            namespace = object.__getattribute__(module, "__dict__")
-        except Exception:
-            continue
-        if type(namespace) is dict:
-            yield name, namespace
-
-
 def _bindings(kinds: set[type]) -> dict[int, tuple[Signal, list[str]]]:
     found: dict[int, tuple[Signal, list[str]]] = {}
 
@@ -66,7 +52,7 @@ def _bindings(kinds: set[type]) -> dict[int, tuple[Signal, list[str]]]:
         entry = found.setdefault(id(obj), (obj, []))
         entry[1].append(dotted)
 
-    for module_name, namespace in _module_dicts():
+    for module_name, namespace in module_dicts():
         for attr, value in list(namespace.items()):
             cls = type(value)
             if cls in kinds:

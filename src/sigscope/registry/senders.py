@@ -115,7 +115,9 @@ def _describe_class(cls: Any) -> SenderInfo:
     )
 
 
-def _module_dicts() -> Iterator[tuple[str, dict[str, Any]]]:
+def module_dicts() -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(name, namespace)`` of every loaded module, read without attribute lookups (a module
+    object may define ``__getattr__``); nothing is imported."""
     for name, module in list(sys.modules.items()):
         if not issubclass(type(module), types.ModuleType):
             continue
@@ -141,7 +143,7 @@ def bound_names(wanted: Iterable[int], *, prefer: Iterable[str] = ()) -> dict[in
         return {}
     packages = tuple(prefer)
     found: dict[int, list[tuple[str, Any]]] = {}
-    for module_name, namespace in _module_dicts():
+    for module_name, namespace in module_dicts():
         for attr, value in list(namespace.items()):
             if id(value) in want:
                 found.setdefault(id(value), []).append((f"{module_name}.{attr}", value))
