@@ -104,7 +104,12 @@ def notebook(browser: Any, server: tuple[str, Path], name: str) -> Iterator[LabP
     page = LabPage(browser)
     try:
         # a workspace of its own, reset: no tab of an earlier test is restored
-        own = url.replace("/lab/tree/demo.ipynb", f"/lab/workspaces/{name}/tree/{name}.ipynb")
+        own = re.sub(
+            r"/lab/(workspaces/[^/]+/)?tree/demo\.ipynb",
+            f"/lab/workspaces/{name}/tree/{name}.ipynb",
+            url,
+        )
+        assert f"/{name}.ipynb" in own, own
         page.open(own + "&reset")
         page.collapse_sidebars()
         page.run_all(timeout=120)
