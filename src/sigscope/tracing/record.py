@@ -25,7 +25,7 @@ from sigscope.tracing.names import (
     sender_label,
     signal_name,
 )
-from sigscope.tracing.values import LIMIT, describe, full_repr
+from sigscope.tracing.values import LIMIT, describe, full_repr, str_dict
 
 #: Running tracers without filters, and those with (rebuilt on start/stop; tuples).
 catch_all: tuple[Any, ...] = ()
@@ -205,6 +205,8 @@ def _kwargs(named: dict[str, Any], redactor: Any, reprs: str) -> tuple[tuple[str
             out.append((name, value))  # an atom (see atom()), inline: this runs per kwarg
         elif reprs == "full":
             out.append((name, cap_text(full_repr(value))))
+        elif cls is dict and (deferred := str_dict(value, hidden)) is not None:
+            out.append((name, deferred))  # a WSGI environ: strings copied, described when read
         else:
             out.append((name, cap_text(describe(value, LIMIT, hidden))))
     return tuple(out)
