@@ -190,7 +190,7 @@ class cap_text(str):
 
 def _kwargs(named: dict[str, Any], redactor: Any, reprs: str) -> tuple[tuple[str, Any], ...]:
     """``(name, value)`` pairs: atoms as they are, the rest described, secrets hidden."""
-    out = []
+    out: list[tuple[str, Any]] = []
     hidden = redactor if redactor.enabled else None
     decided = redactor.decided.get
     hide_value = hidden is not None and "setting" in named and redactor.hides_setting_value(named)
