@@ -190,23 +190,48 @@ class cap_text(str):
 
 def _kwargs(named: dict[str, Any], redactor: Any, reprs: str) -> tuple[tuple[str, Any], ...]:
     """``(name, value)`` pairs: atoms as they are, the rest described, secrets hidden."""
+    hidden = None
+    if redactor.enabled:
+        names = tuple(named)
+        found = redactor.plans.get(names)  # decided once per sequence of names
+        if found is None:
+            found = redactor.any_hidden(names)
+        if found:
+            return _hiding_kwargs(named, redactor, reprs)
+        hidden = redactor
+    return tuple(  # an atom (see atom()) as it is, inline: this runs per kwarg
+        [
+            (name, value)
+            if value is None
+            or (cls := type(value)) is bool
+            or cls is int
+            or (cls is str and len(value) <= LIMIT)
+            else (name, _value(value, cls, hidden, reprs))
+            for name, value in named.items()
+        ]
+    )
+
+
+def _value(value: Any, cls: type, hidden: Any, reprs: str) -> Any:
+    """A keyword argument's value that is not an atom, as what may be kept of it."""
+    if reprs == "full":
+        return cap_text(full_repr(value))
+    if cls is dict:
+        deferred = str_dict(value, hidden)
+        if deferred is not None:
+            return deferred  # a WSGI environ: strings copied, described when read
+    return cap_text(describe(value, LIMIT, hidden))
+
+
+def _hiding_kwargs(named: dict[str, Any], redactor: Any, reprs: str) -> tuple[tuple[str, Any], ...]:
+    """:func:`_kwargs` of a send where some name is hidden (or ``setting_changed``)."""
+    hide_value = "setting" in named and redactor.hides_setting_value(named)
     out: list[tuple[str, Any]] = []
-    hidden = redactor if redactor.enabled else None
-    decided = redactor.decided.get
-    hide_value = hidden is not None and "setting" in named and redactor.hides_setting_value(named)
     for name, value in named.items():
-        hide = decided(name) if hidden is not None else False
-        if hide is None:
-            hide = redactor.hides(name)
-        cls = type(value)
-        if hide or (hide_value and name == "value"):
+        if redactor.hides(name) or (hide_value and name == "value"):
             out.append((name, cap_text(redactor.substitute)))
-        elif value is None or cls is bool or cls is int or (cls is str and len(value) <= LIMIT):
-            out.append((name, value))  # an atom (see atom()), inline: this runs per kwarg
-        elif reprs == "full":
-            out.append((name, cap_text(full_repr(value))))
-        elif cls is dict and (deferred := str_dict(value, hidden)) is not None:
-            out.append((name, deferred))  # a WSGI environ: strings copied, described when read
+        elif atom(value):
+            out.append((name, value))
         else:
-            out.append((name, cap_text(describe(value, LIMIT, hidden))))
+            out.append((name, _value(value, type(value), redactor, reprs)))
     return tuple(out)
