@@ -19,6 +19,7 @@ from sigscope.tracing import capture as cap
 from sigscope.tracing.errors import capture
 from sigscope.tracing.names import (
     _by_ids,
+    _sender_labels,
     _signal_names,
     infos_of,
     receiver_info,
@@ -32,6 +33,8 @@ catch_all: tuple[Any, ...] = ()
 filtering: tuple[Any, ...] = ()
 #: Some running tracer records sends that ran no receiver as events (``record_empty``).
 record_all = False
+#: The ``unheard`` counts of the only running tracer, when it has no filters (else ``None``).
+lone_unheard: dict[Any, int] | None = None
 internal_errors = 0
 thread_names: dict[int, str] = {}
 
@@ -129,7 +132,13 @@ def _finish(send: cap.Send, signal: Any, sender: Any, named: dict[str, Any], res
             call.result = _result(call.result, False, "safe")
     holder = _signal_names.get(id(signal))
     send.signal = holder if holder is not None and holder.ref() is signal else signal_name(signal)
-    send.sender = None if sender is None else sender_label(sender)
+    if sender is None:
+        send.sender = None
+    else:  # sender_label(), its cache inline
+        cached = _sender_labels.get(id(sender))
+        send.sender = (
+            cached[1] if cached is not None and cached[0]() is sender else sender_label(sender)
+        )
     ident = _get_ident()
     send.thread_id = ident
     if ident not in thread_names:
