@@ -216,3 +216,45 @@ def test_record_empty_keeps_sends_nobody_heard_as_events_too():
     assert [e.signal.rpartition(".")[2] for e in everything.events] == ["signal"]
     assert everything.events[0].calls == () and usual.events == ()
     assert [u.count for u in everything.unheard] == [1] == [u.count for u in usual.unheard]
+
+
+def test_a_bound_method_receivers_sequence_is_named_right_after_its_instance_dies():
+    from sigscope.tracing import names
+
+    class Counter:
+        def __init__(self, label):
+            self.label = label
+
+        def count(self, sender, **kwargs):
+            return self.label
+
+    def plain(sender, **kwargs):
+        return None
+
+    pinged = Signal()
+    first = Counter("a")
+    pinged.connect(plain)
+    pinged.connect(first.count)
+    with sigscope.trace() as t:
+        pinged.send(sender=None)
+        pinged.send(sender=None)
+    assert [c.receiver.qualname.rpartition(".<locals>.")[2] for c in t.events[1].calls] == [
+        "plain",
+        "Counter.count",
+    ]
+    cached = [k for k in names._by_ids if len(k) == 2 and k[0] == id(plain)]
+    assert cached and type(cached[0][1]) is tuple  # keyed by (id(self), id(func))
+    del first
+    gc.collect()
+    assert not [k for k in names._by_ids if len(k) == 2 and k[0] == id(plain)]
+    second = Counter("b")
+    pinged.connect(second.count)
+    with sigscope.trace() as t:
+        pinged.send(sender=None)
+    assert [
+        (c.receiver.qualname.rpartition(".<locals>.")[2], c.result) for c in t.events[0].calls
+    ] == [
+        ("plain", "None"),
+        ("Counter.count", "'b'"),
+    ]
+    assert t.events[0].calls[1].receiver.self_id == id(second)

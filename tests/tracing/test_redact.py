@@ -102,3 +102,29 @@ class NoCardFilter(SafeExceptionReporterFilter):
         if "card" in key:
             return self.cleansed_substitute
         return super().cleanse_setting(key, value)
+
+
+def test_a_str_dict_kwarg_is_copied_at_send_time_and_described_when_read():
+    environ = {f"K{i}": f"v{i}" for i in range(12)}
+    environ["HTTP_COOKIE"] = "sessionid=abc"
+    environ = {"HTTP_COOKIE": environ.pop("HTTP_COOKIE"), **environ}
+    signal.connect(lambda sender, **kw: None, weak=False)
+    with sigscope.trace() as t:
+        signal.send(sender=None, environ=environ)
+        environ["K0"] = "changed later"  # the record shows the send-time value
+        environ.clear()
+    shown = dict(t.events[0].kwargs)["environ"]
+    assert shown.startswith(f"{{'HTTP_COOKIE': {HIDDEN}, 'K0': 'v0', 'K1': 'v1'")
+    assert "abc" not in shown and "changed" not in shown
+    assert shown.endswith(", …5 more}")  # 13 items, 8 shown
+
+
+def test_a_dict_with_other_values_is_described_during_the_send():
+    class Loud:
+        def __repr__(self):
+            raise SystemExit("never called")
+
+    shown = _kwargs(data={"a": "x", "obj": Loud(), "n": 3})["data"]
+    assert shown.startswith("{'a': 'x', 'obj': <") and shown.endswith(".Loud>, 'n': 3}")
+    long = _kwargs(data={f"key{i}": "y" * 60 for i in range(10)})["data"]
+    assert len(long) <= 200 and long.endswith("…[10 items]")

@@ -12,13 +12,14 @@ from sigscope.records import ErrorInfo, ReceiverCall, SendEvent
 from sigscope.tracing import capture as cap
 from sigscope.tracing import record
 from sigscope.tracing.errors import Captured, error_info
-from sigscope.tracing.values import describe
+from sigscope.tracing.values import StrDict, describe
 
 __all__ = ["freeze"]
 
 
 def _text(value: Any) -> str:
-    return str(value) if type(value) is record.cap_text else describe(value)
+    cls = type(value)
+    return str(value) if cls is record.cap_text or cls is StrDict else describe(value)
 
 
 def _outcome(value: Any) -> tuple[str | None, ErrorInfo | None]:

@@ -45,22 +45,32 @@ def receiver_info(receiver: Any) -> CallableInfo:
     return found
 
 
-_by_ids: dict[tuple[int, ...], tuple[CallableInfo, ...]] = {}
+_by_ids: dict[tuple[Any, ...], tuple[CallableInfo, ...]] = {}
 
 
 def infos_of(receivers: list[Any]) -> tuple[CallableInfo, ...]:
     """The descriptions of a send's receivers, cached per sequence of receivers.
 
-    An entry is made only when every receiver is cached by ``id`` (so tracked by
-    a weak reference whose callback drops the entries it is part of): a hit
-    therefore names live objects, never ones whose ``id`` was reused.
+    A sequence is keyed by each receiver's ``id``, or ``(id(self), id(func))``
+    for a bound method (a new object per send).  An entry is made only when
+    every receiver is cached under that key (so tracked by weak references whose
+    callbacks drop the entries it is part of): a hit therefore names live
+    objects, never ones whose ``id`` was reused.
     """
-    key = tuple(map(id, receivers))
+    key: tuple[Any, ...] = tuple(map(id, receivers))
     found = _by_ids.get(key)
     if found is not None:
         return found
+    if _METHOD_ID in map(id, map(type, receivers)):  # ints compared: no user ``__eq__``
+        key = tuple(
+            (id(r.__self__), id(r.__func__)) if type(r) is _METHOD else id(r) for r in receivers
+        )
+        found = _by_ids.get(key)
+        if found is not None:
+            return found
     found = tuple(receiver_info(r) for r in receivers)
-    if all(_by_id.get(k) is info for k, info in zip(key, found)):
+    caches: tuple[dict[Any, CallableInfo], ...] = (_by_id, _by_method)
+    if all(caches[type(k) is not int].get(k) is i for k, i in zip(key, found)):
         if len(_by_ids) > 10_000:
             _by_ids.clear()
             _in_sequences.clear()
@@ -70,16 +80,17 @@ def infos_of(receivers: list[Any]) -> tuple[CallableInfo, ...]:
     return found
 
 
-_in_sequences: dict[int, list[tuple[int, ...]]] = {}
+_METHOD = types.MethodType
+_METHOD_ID = id(_METHOD)
+_in_sequences: dict[Any, list[tuple[Any, ...]]] = {}
 
 
 def _remember(cache: dict[Any, CallableInfo], key: Any, info: CallableInfo, *owners: Any) -> None:
     def forget(ref: Any, key: Any = key) -> None:
         cache.pop(key, None)
         _anchors.pop(id(ref), None)
-        if type(key) is int:
-            for sequence in _in_sequences.pop(key, ()):
-                _by_ids.pop(sequence, None)
+        for sequence in _in_sequences.pop(key, ()):
+            _by_ids.pop(sequence, None)
 
     refs = []
     for owner in owners:

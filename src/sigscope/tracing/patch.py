@@ -39,7 +39,7 @@ _saved: list[tuple[type, str, Any, Any]] = []  # (class, name, original, install
 _lock = threading.RLock()
 _Send, _current, _reset = cap.Send, cap.current, cap.current.reset
 _unheard, _finish, _capture = record.unheard, record.finish, cap.safe_capture
-_record_send, _failed, _release = record._finish, record.failed, record.release
+_record_send, _failed = record._finish, record.failed
 _no_receivers = _compat.no_receivers_cached
 
 
@@ -63,6 +63,13 @@ def _django_sync(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
             not self.receivers
             or ((type(cache) is not dict or cache) and _no_receivers(self, sender))
         ) and not record.record_all:
+            counts = record.lone_unheard  # one tracer, no filters: count here, inline
+            if counts is not None:
+                key = (id(self), id(sender))
+                count = counts.get(key)
+                if count is not None:
+                    counts[key] = count + 1
+                    return []
             if record.catch_all or record.filtering:
                 _unheard(self, sender)
             return []  # what Django's send/send_robust return here (4.2-6.1)
@@ -91,8 +98,9 @@ def _django_sync(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
                 _record_send(send, self, sender, named, responses)
             except Exception as exc:
                 _failed(send, exc)
-            else:
-                _release(send)
+            else:  # record.release(), inline (Django's loop: never proxied here)
+                send.receivers = None
+                send.tracers = ()
         if send.async_calls:
             return cap.unwrap_pairs(responses)
         return responses

@@ -19,19 +19,22 @@ from sigscope.tracing import capture as cap
 from sigscope.tracing.errors import capture
 from sigscope.tracing.names import (
     _by_ids,
+    _sender_labels,
     _signal_names,
     infos_of,
     receiver_info,
     sender_label,
     signal_name,
 )
-from sigscope.tracing.values import LIMIT, describe, full_repr
+from sigscope.tracing.values import LIMIT, describe, full_repr, str_dict
 
 #: Running tracers without filters, and those with (rebuilt on start/stop; tuples).
 catch_all: tuple[Any, ...] = ()
 filtering: tuple[Any, ...] = ()
 #: Some running tracer records sends that ran no receiver as events (``record_empty``).
 record_all = False
+#: The ``unheard`` counts of the only running tracer, when it has no filters (else ``None``).
+lone_unheard: dict[Any, int] | None = None
 internal_errors = 0
 thread_names: dict[int, str] = {}
 
@@ -107,7 +110,7 @@ def _finish(send: cap.Send, signal: Any, sender: Any, named: dict[str, Any], res
                 sequence = _by_ids.get(tuple(map(id, receivers)))
             send.infos = sequence or infos_of(receivers[:called])
             send.results = None  # mostly: every receiver returned None (tested by identity)
-            if type(responses) is list:
+            if type(responses) is list:  # a Python loop: faster here than any C-level chain
                 for pair in responses:
                     if pair[1] is not None:
                         send.results = _results(send, responses, called)
@@ -129,7 +132,13 @@ def _finish(send: cap.Send, signal: Any, sender: Any, named: dict[str, Any], res
             call.result = _result(call.result, False, "safe")
     holder = _signal_names.get(id(signal))
     send.signal = holder if holder is not None and holder.ref() is signal else signal_name(signal)
-    send.sender = None if sender is None else sender_label(sender)
+    if sender is None:
+        send.sender = None
+    else:  # sender_label(), its cache inline
+        cached = _sender_labels.get(id(sender))
+        send.sender = (
+            cached[1] if cached is not None and cached[0]() is sender else sender_label(sender)
+        )
     ident = _get_ident()
     send.thread_id = ident
     if ident not in thread_names:
@@ -190,21 +199,48 @@ class cap_text(str):
 
 def _kwargs(named: dict[str, Any], redactor: Any, reprs: str) -> tuple[tuple[str, Any], ...]:
     """``(name, value)`` pairs: atoms as they are, the rest described, secrets hidden."""
-    out = []
-    hidden = redactor if redactor.enabled else None
-    decided = redactor.decided.get
-    hide_value = hidden is not None and "setting" in named and redactor.hides_setting_value(named)
+    hidden = None
+    if redactor.enabled:
+        names = tuple(named)
+        found = redactor.plans.get(names)  # decided once per sequence of names
+        if found is None:
+            found = redactor.any_hidden(names)
+        if found:
+            return _hiding_kwargs(named, redactor, reprs)
+        hidden = redactor
+    return tuple(  # an atom (see atom()) as it is, inline: this runs per kwarg
+        [
+            (name, value)
+            if value is None
+            or (cls := type(value)) is bool
+            or cls is int
+            or (cls is str and len(value) <= LIMIT)
+            else (name, _value(value, cls, hidden, reprs))
+            for name, value in named.items()
+        ]
+    )
+
+
+def _value(value: Any, cls: type, hidden: Any, reprs: str) -> Any:
+    """A keyword argument's value that is not an atom, as what may be kept of it."""
+    if reprs == "full":
+        return cap_text(full_repr(value))
+    if cls is dict:
+        deferred = str_dict(value, hidden)
+        if deferred is not None:
+            return deferred  # a WSGI environ: strings copied, described when read
+    return cap_text(describe(value, LIMIT, hidden))
+
+
+def _hiding_kwargs(named: dict[str, Any], redactor: Any, reprs: str) -> tuple[tuple[str, Any], ...]:
+    """:func:`_kwargs` of a send where some name is hidden (or ``setting_changed``)."""
+    hide_value = "setting" in named and redactor.hides_setting_value(named)
+    out: list[tuple[str, Any]] = []
     for name, value in named.items():
-        hide = decided(name) if hidden is not None else False
-        if hide is None:
-            hide = redactor.hides(name)
-        cls = type(value)
-        if hide or (hide_value and name == "value"):
+        if redactor.hides(name) or (hide_value and name == "value"):
             out.append((name, cap_text(redactor.substitute)))
-        elif value is None or cls is bool or cls is int or (cls is str and len(value) <= LIMIT):
-            out.append((name, value))  # an atom (see atom()), inline: this runs per kwarg
-        elif reprs == "full":
-            out.append((name, cap_text(full_repr(value))))
+        elif atom(value):
+            out.append((name, value))
         else:
-            out.append((name, cap_text(describe(value, LIMIT, hidden))))
+            out.append((name, _value(value, type(value), redactor, reprs)))
     return tuple(out)

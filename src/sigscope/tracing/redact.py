@@ -48,7 +48,7 @@ class Redactor:
     (True, True, False)
     """
 
-    __slots__ = ("_filter", "_lock", "_words", "decided", "enabled", "substitute")
+    __slots__ = ("_filter", "_lock", "_words", "decided", "enabled", "plans", "substitute")
 
     def __init__(self, words: Iterable[str] | None) -> None:
         self.enabled = words is not None
@@ -56,6 +56,8 @@ class Redactor:
         self._words = re.compile("|".join(escaped), re.IGNORECASE) if escaped else None
         #: name -> hidden?, for the names seen so far
         self.decided: dict[str, bool] = {}
+        #: a send's keyword-argument names -> whether any is hidden (or is ``setting``)
+        self.plans: dict[tuple[str, ...], bool] = {}
         self._filter: Any = None
         self._lock = threading.Lock()
         self.substitute = _FALLBACK_SUBSTITUTE
@@ -90,6 +92,16 @@ class Redactor:
                 self.substitute = substitute
             if configured:  # before settings are configured, ask again next time
                 self._filter = found
+        return found
+
+    def any_hidden(self, names: tuple[str, ...]) -> bool:
+        """Whether a send with these keyword-argument names needs the per-name check."""
+        found = self.plans.get(names)
+        if found is None:
+            found = "setting" in names or any(self.hides(name) for name in names)
+            if len(self.plans) > 1000:
+                self.plans.clear()
+            self.plans[names] = found
         return found
 
     def hides_setting_value(self, named: dict[str, Any]) -> bool:

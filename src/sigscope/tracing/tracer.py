@@ -43,6 +43,8 @@ def _regroup() -> None:
     record.catch_all = tuple(t for t in _active if not (t._filtered or t._by_sender))
     record.filtering = tuple(t for t in _active if t._filtered or t._by_sender)
     record.record_all = any(t.record_empty for t in _active)
+    alone = record.catch_all[0] if len(_active) == 1 and record.catch_all else None
+    record.lone_unheard = alone._unheard if alone is not None else None
 
 
 class Tracer:

@@ -37,6 +37,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import functools
+import itertools
 import types
 import uuid
 import weakref
@@ -110,47 +111,119 @@ def describe(value: Any, limit: int = LIMIT, hidden: Any = None, _depth: int = 0
     '<sigscope.tracing.values.Loud>'
     """
     cls = type(value)
-    if cls in _ATOMS:
-        return repr(value)
-    if cls is str:
-        return repr(value) if len(value) <= limit else repr(value[:limit]) + f"…[{len(value)}]"
-    if cls is bytes:
-        return _clip(repr(value[:limit]), limit)
-    if cls in _CONTAINERS or cls is dict:
-        return _clip(_container(value, cls, limit, hidden, _depth), limit)
-    if cls in _STDLIB:
+    kind = _KINDS.get(id(cls))  # by id: a metaclass's __eq__/__hash__ is never asked
+    if kind is not None:
+        if kind == 0:
+            return repr(value)
+        if kind == 1:
+            return repr(value) if len(value) <= limit else repr(value[:limit]) + f"…[{len(value)}]"
+        if kind == 2:
+            return _clip(repr(value[:limit]), limit)
+        if kind == 3:
+            return _clip(_container(value, cls, limit, hidden, _depth), limit)
         return _clip(repr(value), limit)
+    cached = _models.get(id(cls))
+    if cached is not None and cached[0]() is cls:  # a model instance, its class seen before
+        return _clip(_model_text(value, cached), limit)
     try:
         return _clip(_described_object(value, cls, hidden, _depth), limit)
     except Exception:
         return f"<{type_label(cls)}>"
 
 
-def _container(value: Any, cls: type, limit: int, hidden: Any, depth: int) -> str:
+#: id(type) -> 0 atom, 1 str, 2 bytes, 3 builtin container, 4 standard-library value type.
+_KINDS: dict[int, int] = {id(t): 0 for t in _ATOMS}
+_KINDS.update({id(str): 1, id(bytes): 2, id(dict): 3})
+_KINDS.update({id(t): 3 for t in _CONTAINERS})
+_KINDS.update({id(t): 4 for t in _STDLIB})
+
+
+def _dict_part(entry: Any, limit: int, hidden: Any, decided: Any, depth: int) -> str:
+    """``'key': value`` of one dict item (common ``str`` cases inline, secrets hidden)."""
+    key, item = entry
+    kind = type(key)
+    short = kind is str and len(key) <= 60
+    shown = repr(key) if short else describe(key, 60, None, depth + 1)
+    hide = False
+    if decided is not None and kind is str:
+        hide = decided(key)
+        if hide is None:
+            hide = hidden.hides(key)
+    if hide:
+        return f"{shown}: {hidden.substitute}"
+    if type(item) is str and len(item) <= limit:
+        return f"{shown}: {item!r}"
+    return f"{shown}: {describe(item, limit, hidden, depth + 1)}"
+
+
+def _container(value: Any, cls: type, limit: int, hidden: Any, depth: int, length: int = -1) -> str:
+    """Items until ``ITEMS`` of them or ``limit`` characters (then ``…[N items]``).
+
+    ``length`` is the original's when ``value`` is its first items (:class:`StrDict`).
+    """
+    if length < 0:
+        length = len(value)
     if depth >= DEPTH:
-        return f"<{cls.__name__} of {len(value)}>"
-    parts = []
-    if cls is dict:
-        for index, (key, item) in enumerate(value.items()):
-            if index == ITEMS:
-                parts.append(f"…{len(value) - ITEMS} more")
-                break
-            shown = describe(key, 60, None, depth + 1)
-            if hidden is not None and type(key) is str and hidden.hides(key):
-                parts.append(f"{shown}: {hidden.substitute}")
-            else:
-                parts.append(f"{shown}: {describe(item, limit, hidden, depth + 1)}")
-        return "{" + ", ".join(parts) + "}"
-    for index, item in enumerate(value):  # a builtin container: iterating runs no user code
+        return f"<{cls.__name__} of {length}>"
+    parts: list[str] = []
+    total = 0
+    items = value.items() if cls is dict else value
+    decided = hidden.decided.get if hidden is not None else None
+    for index, entry in enumerate(items):  # a builtin container: iterating runs no user code
         if index == ITEMS:
-            parts.append(f"…{len(value) - ITEMS} more")
             break
-        parts.append(describe(item, limit, hidden, depth + 1))
+        if cls is dict:
+            part = _dict_part(entry, limit, hidden, decided, depth)
+        else:
+            part = describe(entry, limit, hidden, depth + 1)
+        parts.append(part)
+        total += len(part) + 2
+        if total > limit:  # clipped anyway: describe no further items
+            opening = "{" if cls is dict else _CONTAINERS[cls][0]
+            text = opening + ", ".join(parts)
+            return f"{text[: max(limit - 20, 10)]}…[{length} items]"
+    if length > ITEMS:
+        parts.append(f"…{length - ITEMS} more")
+    if cls is dict:
+        return "{" + ", ".join(parts) + "}"
     if not parts:
         return "()" if cls is tuple else ("set()" if cls is set else f"{cls.__name__}()")
     opening, closing = _CONTAINERS[cls]
     tail = "," if cls is tuple and len(parts) == 1 else ""
     return opening + ", ".join(parts) + tail + closing
+
+
+_STR_ONLY = {id(str)}
+
+
+class StrDict:
+    """A ``dict``'s first items, all ``str`` to ``str``, described when read.
+
+    Made during the send by :func:`str_dict` (C-level copies and ``id`` checks
+    only); holds strings and the dict's length, nothing else of the application.
+    """
+
+    __slots__ = ("hidden", "items", "length")
+
+    def __init__(self, items: dict[str, str], length: int, hidden: Any) -> None:
+        self.items, self.length, self.hidden = items, length, hidden
+
+    def __str__(self) -> str:
+        return _container(self.items, dict, LIMIT, self.hidden, 0, self.length)
+
+
+def str_dict(value: dict[Any, Any], hidden: Any) -> StrDict | None:
+    """A :class:`StrDict` of ``value`` (a WSGI ``environ``), or ``None`` if it has other types.
+
+    Types are compared by ``id`` and only builtin ``str`` objects are measured,
+    so nothing of the application runs.
+    """
+    items = dict(itertools.islice(value.items(), ITEMS))
+    if set(map(id, map(type, items))) != _STR_ONLY:
+        return None
+    if set(map(id, map(type, items.values()))) != _STR_ONLY:
+        return None
+    return StrDict(items, len(value), hidden)
 
 
 def _described_object(value: Any, cls: type, hidden: Any, depth: int) -> str:
@@ -209,9 +282,13 @@ def _model_instance(value: Any, cls: type) -> str:
         if len(_models) > 10_000:
             _models.clear()
         _models[id(cls)] = cached
+    return _model_text(value, cached)
+
+
+def _model_text(value: Any, cached: tuple[Any, str, Any]) -> str:
     attname = cached[2]
     pk = _instance_dict(value).get(attname, None) if type(attname) is str else None
-    return f"<{cached[1]} pk={describe(pk, 60)}>"
+    return f"<{cached[1]} pk={repr(pk) if type(pk) is int else describe(pk, 60)}>"
 
 
 def _queryset(value: Any, cls: type) -> str:
