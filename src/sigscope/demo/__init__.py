@@ -64,7 +64,16 @@ def run_scenario() -> dict[str, Any]:
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(1, thread_name_prefix="sigscope-demo") as pool:
-        return pool.submit(_scenario).result()
+        return pool.submit(_scenario_in_worker).result()
+
+
+def _scenario_in_worker() -> dict[str, Any]:
+    from django.db import connections
+
+    try:
+        return _scenario()
+    finally:
+        connections.close_all()  # the worker's own connections: nobody else would close them
 
 
 def _scenario() -> dict[str, Any]:
