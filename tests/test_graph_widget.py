@@ -54,7 +54,11 @@ def test_layout_of_the_demo(demo_graph):
     assert lay == layout_graph(graph, collapsed=())  # deterministic
     assert lay.crossings_after < lay.crossings_before
     kinds = {n.id: n.kind for n in lay.nodes}
-    calls = [(u, v, k) for u, v, k, d in graph.edges(keys=True, data=True)]
+    calls = [
+        (u, v, k) for u, v, k, d in graph.edges(keys=True, data=True) if d["relation"] == "calls"
+    ]
+    sites = [u for u, _, d in graph.edges(data=True) if d["relation"] == "send_site"]
+    assert sites and all(kinds[u] == "site" for u in sites)  # send sites: the first layer
     assert {k for _, _, k in calls} == {link.id for link in lay.links if link.kind == "calls"}
     assert any(link.lane == 1 for link in lay.links)  # a doubled registration is two lines
     xs = {kind: {n.x for n in lay.nodes if n.kind == kind} for kind in ("signal", "receiver")}
@@ -75,10 +79,11 @@ def test_folding_groups(demo_graph):
     lay = layout_graph(graph, collapsed={"django", "shop"})
     folded = {n.id: n for n in lay.nodes if n.kind == "group"}
     assert set(folded) == {"group:django", "group:shop"}
-    shop = sum(1 for _, v in graph.edges() if group_of(graph.nodes[v]) == "shop")
+    received = [v for _, v, d in graph.edges(data=True) if d["relation"] == "calls"]
+    shop = sum(1 for v in received if group_of(graph.nodes[v]) == "shop")
     assert folded["group:shop"].count == shop
     assert not any(n.group == "shop" and n.kind == "receiver" for n in lay.nodes)
-    assert all(lay.shown_as[v] == "group:shop" for _, v in graph.edges() if "shop" in v)
+    assert all(lay.shown_as[v] == "group:shop" for v in received if "shop" in v)
 
 
 @pytest.fixture
@@ -137,6 +142,18 @@ def test_inspector_graph_selection_details_and_folds():
     graph.selected_id = "signal:django.db.models.signals.m2m_changed"
     assert inspector.selected.name == "django.db.models.signals.m2m_changed"
     assert graph.details["kind"] == "signal"
+
+    # send sites come first, on the left: the demo's place_order() sends order_placed
+    placed = inspector.snap.signal("sigscope.demo.shop.signals.order_placed")
+    [site] = [s for s in placed.sent_from if s.function == "place_order"]
+    node = f"site:{site.file}:{site.line}"
+    assert node in [row[0] for row in graph.nodes]
+    assert (node, "signal:sigscope.demo.shop.signals.order_placed") in {
+        (row[1], row[2]) for row in graph.links
+    }
+    graph.selected_id = node
+    assert inspector.selected == site
+    assert graph.details["kind"] == "site" and "order_placed.send" in graph.details["source"]
 
 
 def test_widget_ships_its_module_and_stays_compact(demo_graph):

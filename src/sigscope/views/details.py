@@ -11,8 +11,8 @@ import linecache
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sigscope.records import Finding, ReceiverInfo, SignalInfo
-from sigscope.safe import short_location
+from sigscope.records import Finding, ReceiverInfo, SendSite, SignalInfo
+from sigscope.safe import short_location, short_path
 
 if TYPE_CHECKING:
     from sigscope.snapshot import Snapshot
@@ -97,6 +97,19 @@ def details_data(snap: Snapshot, rows: Sequence[Row], selected: str) -> dict[str
             table += [["alias", a] for a in info.aliases]
         findings = [f for f in snap.findings if f.signal == name]
         return {"title": name, "kind": "signal", "rows": table, "findings": _findings(findings)}
+    found = _send_site(snap, selected)
+    if found is not None:
+        signal, site = found
+        table = [
+            ["sends", signal],
+            ["method", site.method],
+            ["sender=", site.sender or "(none)"],
+            ["in", site.function or "(module level)"],
+            ["where", f"{short_path(site.file)}:{site.line}"],
+        ]
+        source = source_excerpt(site.file, site.line, context=4)
+        return {"title": f"send site of {signal.rpartition('.')[2]}", "kind": "site",
+                "rows": table, "source": source, "findings": []}  # fmt: skip
     kind, _, label = selected.partition(":")
     listed = [r for r in rows if r.sender == (label if label != "*" else "any sender")]
     return {"title": "any sender" if label == "*" else label, "kind": kind,
@@ -107,7 +120,7 @@ def details_data(snap: Snapshot, rows: Sequence[Row], selected: str) -> dict[str
 
 def selected_record(
     snap: Snapshot, rows: Sequence[Row], selected: str
-) -> ReceiverInfo | SignalInfo | None:
+) -> ReceiverInfo | SignalInfo | SendSite | None:
     """The record behind a selection: a registration, a signal, or ``None``."""
     for row in rows:
         if selected in (row.key, row.node) and row.registration is not None:
@@ -115,4 +128,17 @@ def selected_record(
     if selected.startswith("signal:"):
         name = selected.partition(":")[2]
         return next((s for s in snap.signals if s.name == name), None)
+    found = _send_site(snap, selected)
+    return found[1] if found is not None else None
+
+
+def _send_site(snap: Snapshot, node: str) -> tuple[str, SendSite] | None:
+    """``(signal name, SendSite)`` of a ``site:<path>:<line>`` node."""
+    if not node.startswith("site:"):
+        return None
+    path, _, line = node[len("site:") :].rpartition(":")
+    for signal in snap.signals:
+        for site in signal.sent_from:
+            if site.file == path and str(site.line) == line:
+                return signal.name, site
     return None

@@ -23,7 +23,7 @@ from sigscope.views.layout import default_collapsed
 from sigscope.views.select import Filters, Row, rows, select_graph
 
 if TYPE_CHECKING:
-    from sigscope.records import ReceiverInfo, SignalInfo
+    from sigscope.records import ReceiverInfo, SendSite, SignalInfo
     from sigscope.snapshot import Snapshot
     from sigscope.views.live import LiveGraph
 
@@ -145,7 +145,7 @@ class Inspector(widgets.VBox):
         )
 
     @property
-    def selected(self) -> ReceiverInfo | SignalInfo | None:
+    def selected(self) -> ReceiverInfo | SignalInfo | SendSite | None:
         """The record of what is selected (in the graph or the list), or ``None``."""
         if self.snap is None or not self.graph.selected_id:
             return None

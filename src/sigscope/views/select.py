@@ -158,6 +158,11 @@ def select_graph(snap: Snapshot, selected: list[Row]) -> nx.MultiDiGraph:
             if n not in sub:
                 sub.add_node(n, **nodes[n])
         sub.add_edge(u, v, key=key, **data)
+    for u, v, key, data in graph.edges(keys=True, data=True):  # where those signals are sent
+        if data.get("relation") == "send_site" and v in sub:
+            if u not in sub:
+                sub.add_node(u, **nodes[u])
+            sub.add_edge(u, v, key=key, **data)
     return sub
 
 
