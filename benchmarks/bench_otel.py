@@ -30,43 +30,16 @@ import os
 import platform
 import statistics
 import sys
-import types
 from collections.abc import Callable, Iterator
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import django
-from bench_tracing import calibrate, create_workload, fmt, send_workload, timed
+from bench_tracing import calibrate, create_workload, fmt, get_workload, send_workload, timed
 
 import sigscope.demo
 
 Mode = Callable[[], contextlib.AbstractContextManager[object]]
-
-
-def get_workload() -> Callable[[int], int]:
-    import time
-
-    from django.conf import settings
-    from django.http import HttpResponse
-    from django.test import Client
-    from django.urls import clear_url_caches, path
-
-    urls = types.ModuleType("bench_otel_urls")
-    urls.urlpatterns = [path("ok/", lambda request: HttpResponse("ok"))]  # type: ignore[attr-defined]
-    sys.modules[urls.__name__] = urls
-    settings.ROOT_URLCONF = urls.__name__
-    clear_url_caches()
-    client = Client()
-
-    def run(ops: int) -> int:
-        get = client.get
-        start = time.perf_counter_ns()
-        for _ in range(ops):
-            get("/ok/")
-        return time.perf_counter_ns() - start
-
-    assert client.get("/ok/").status_code == 200
-    return run
 
 
 class DropExporter:

@@ -134,6 +134,7 @@ def get_workload() -> Workload:
             get("/ping/")
         return time.perf_counter_ns() - start
 
+    assert client.get("/ping/").status_code == 200
     return run
 
 
