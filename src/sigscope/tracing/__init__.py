@@ -20,12 +20,11 @@ The package, in the order a send meets it:
 from __future__ import annotations
 
 from sigscope.tracing.capture import current_call
-from sigscope.tracing.freeze import freeze as _freeze
 from sigscope.tracing.names import sender_label as _sender_label
 from sigscope.tracing.names import signal_name as _signal_name
 from sigscope.tracing.redact import DEFAULT_REDACT
 from sigscope.tracing.tracer import Tracer, active_tracers, trace
 
 __all__ = ["DEFAULT_REDACT", "Tracer", "active_tracers", "current_call", "trace"]
-# ``_freeze``, ``_signal_name`` and ``_sender_label`` are for sigscope's own views.
-_ = (_freeze, _sender_label, _signal_name)
+# ``_signal_name`` and ``_sender_label`` are for the Trace result's assertions.
+_ = (_sender_label, _signal_name)

@@ -2,9 +2,9 @@
 
 The pattern measured in ``../shared/JUPYTER.md`` ("Live updates"):
 
-* the sending thread does O(1) work per send: the tracer's listener (or, on a
-  tracer without one, the flusher polling ``tracer.events``) appends to a
-  bounded ``deque`` under a lock, and never touches a widget;
+* the sending thread does O(1) work per send: the tracer's listener appends the
+  frozen ``SendEvent`` to a bounded ``deque`` under a lock, and never touches a
+  widget;
 * one daemon flusher thread wakes every 0.1 s and, when something changed, sets
   **one** synced trait (``GraphWidget.live``: counts per link id): at most 10
   updates a second whatever the send rate; only the flusher writes widgets;
@@ -17,7 +17,6 @@ k-th call counts on its k-th link.
 
 from __future__ import annotations
 
-import inspect
 import threading
 import time
 from collections import Counter, deque
@@ -36,18 +35,6 @@ FLUSH_INTERVAL = 0.1
 LATEST = 15
 
 
-class _HookedTracer(Tracer):
-    """For a tracer core without ``listener=``: hand each recorded send to the feed."""
-
-    def __init__(self, feed: LiveFeed, **options: Any) -> None:
-        super().__init__(**options)
-        self._sigscope_feed = feed
-
-    def _record(self, send: Any, kwargs: Any) -> None:
-        super()._record(send, kwargs)
-        self._sigscope_feed._on_event((send, kwargs))
-
-
 class LiveFeed:
     """A tracer plus exact counters, fed in O(1) per send (no widgets here)."""
 
@@ -57,18 +44,13 @@ class LiveFeed:
         #: can differ between the snapshot and the tracer's own naming).
         self.signal_names: Mapping[int, str] = signal_names or {}
         self._lock = threading.Lock()
-        self._queue: deque[Any] = deque(maxlen=50_000)
+        self._queue: deque[SendEvent] = deque(maxlen=50_000)
         self.overflow = 0
         self.generation = 0  # bumped by reset()
-        self._frozen = "listener" in inspect.signature(Tracer).parameters
-        if self._frozen:
-            tracer_options["listener"] = self._on_event  # the tracer core's hook
-            self.tracer = Tracer(**tracer_options)
-        else:
-            self.tracer = _HookedTracer(self, **tracer_options)
+        self.tracer = Tracer(listener=self._on_event, **tracer_options)
         self.reset()
 
-    def _on_event(self, event: Any) -> None:  # in the sending thread: O(1)
+    def _on_event(self, event: SendEvent) -> None:  # in the sending thread: O(1)
         with self._lock:
             if len(self._queue) == self._queue.maxlen:
                 self.overflow += 1
@@ -89,18 +71,8 @@ class LiveFeed:
         with self._lock:
             fresh = list(self._queue)
             self._queue.clear()
-        freeze = None if self._frozen else _old_core_freeze()
-        exact = self._frozen or len(fresh) <= 2000
-        for n, item in enumerate(fresh):
-            if exact or n >= len(fresh) - LATEST:
-                self._count(item if freeze is None else freeze(*item))
-            else:  # a flood on the old core: count names from the live record, cheaply
-                send = item[0]
-                names = tuple(i.name for i in send.infos)
-                names += tuple(c.info.name for c in send.async_calls)
-                self.total += 1
-                self.sends[str(send.signal)] += 1
-                self.runs.append((str(send.signal), names, (False,) * len(names)))
+        for event in fresh:
+            self._count(event)
         return bool(fresh)
 
     def _count(self, event: SendEvent) -> None:
@@ -116,13 +88,6 @@ class LiveFeed:
     def dropped(self) -> int:
         """Sends not counted because the flusher fell behind (the queue is bounded)."""
         return self.overflow
-
-
-def _old_core_freeze() -> Callable[..., SendEvent]:
-    from sigscope import tracing
-
-    freeze: Callable[..., SendEvent] = getattr(tracing, "_freeze")  # noqa: B009
-    return freeze
 
 
 def _link_index(widget: GraphWidget) -> dict[tuple[str, str], list[str]]:
