@@ -44,9 +44,12 @@ NOTEBOOKS = {
         SETUP + "\nsigscope.demo.migrate()",
         "live = sigscope.inspect(live=True)\nlive",
         """\
-import threading, time
+import logging, threading, time
 from sigscope.demo.shop.signals import order_placed
 
+# send_robust logs each failing receiver: 100 tracebacks a second would grow this
+# cell's output without end, and JupyterLab's layout of it would starve the page.
+logging.getLogger("django.dispatch").disabled = True
 pump_stop = threading.Event()
 
 def pump():
@@ -252,9 +255,22 @@ def test_live_graph_pulses_and_counts_while_a_thread_sends(browser, server):
         assert any("order_placed" in i for i in ran), ran
         screenshot(widget, "graph-live.png")
         page.page.get_by_role("button", name="Pause").click()
-        wait_js(
-            page, "() => /paused/.test(document.querySelector('.sigscope-gw-status').textContent)"
-        )
+        try:
+            wait_js(
+                page,
+                "() => /paused/.test(document.querySelector('.sigscope-gw-status').textContent)",
+            )
+        except Exception as exc:
+            state = kernel_eval(
+                page.page,
+                "g = live.live; print(dict(paused=g.paused, running=g.tracer.running, "
+                "flusher=g._flusher.is_alive(), updates=g.updates, "
+                "buttons=[b.disabled for b in live.children[0].children]))",
+            )
+            shown = page.page.evaluate(
+                "() => document.querySelector('.sigscope-gw-status').textContent"
+            )
+            raise AssertionError(f"not paused: kernel {state}; status {shown!r}") from exc
         total = "print(f'TOTAL={live.live.feed.total}')"
         paused = re.findall(r"TOTAL=(\d+)", kernel_eval(page.page, total))
         # half a second in the kernel: the pump keeps sending, nothing is recorded

@@ -79,9 +79,12 @@ m = sigscope.monitor()
 m"""
 
 PUMP = """\
-import threading, time
+import logging, threading, time
 from sigscope.demo.shop.signals import order_placed
 
+# send_robust logs each failing receiver: 100 tracebacks a second would grow this
+# cell's output without end, and JupyterLab's layout of it would starve the page.
+logging.getLogger("django.dispatch").disabled = True
 pump_stop = threading.Event()
 pumped = 0
 

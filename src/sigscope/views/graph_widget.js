@@ -86,7 +86,7 @@ class GraphView {
     m.on("change:nodes", () => this.draw());
     m.on("change:details", () => this.renderDetails());
     m.on("change:status", () => this.renderStatus());
-    m.on("change:live", () => this.applyLive());
+    m.on("change:live", () => this.scheduleLive());
     m.on("change:search", () => { this.search.value = m.get("search"); this.find(true); });
     m.on("change:selected_id", () => this.markSelected());
     // keys typed here must not reach JupyterLab's shortcuts (typing "b" inserts a cell)
@@ -344,7 +344,26 @@ class GraphView {
   }
 
   // -- live: counts on links, pulses, errors, unheard sends, bypasses
+  // Live updates arrive up to 10 a second: the state word is written at once, the
+  // graph once per frame with the latest counts (a busy page skips, never queues).
+  scheduleLive() {
+    this.renderStatus();
+    if (this.livePending) return;
+    this.livePending = true;
+    const run = () => { if (this.livePending) this.applyLive(); };
+    requestAnimationFrame(run);
+    setTimeout(run, 250); // a hidden tab runs no animation frames
+  }
+
+  // Restart a CSS animation without a forced layout: switch between two names.
+  restart(el, name) {
+    const again = el.classList.contains(name);
+    el.classList.remove(again ? name : name + "2");
+    el.classList.add(again ? name + "2" : name);
+  }
+
   applyLive(redraw) {
+    this.livePending = false;
     const live = this.model.get("live") || {};
     const calls = live.calls || {}, errors = live.errors || {};
     const before = redraw ? {} : (this.live.calls || {});
@@ -359,12 +378,9 @@ class GraphView {
                             "text-anchor": "end" }, this.viewport);
         this.countEls.set(id, c);
       }
-      c.textContent = `\u00d7${count}`;
-      if (!redraw && count !== before[id]) {
-        p.classList.remove("sigscope-pulse");
-        void p.getBoundingClientRect();
-        p.classList.add("sigscope-pulse");
-      }
+      const text = `\u00d7${count}`;
+      if (c.textContent !== text) c.textContent = text;
+      if (!redraw && count !== before[id]) this.restart(p, "sigscope-pulse");
     }
     for (const [id, count] of Object.entries(errors)) {
       const p = this.linkEls.get(id);
@@ -372,23 +388,23 @@ class GraphView {
       p.classList.add("sigscope-failed");
       const target = this.nodeEls.get(this.links.get(id).target);
       if (!redraw && count !== (this.live.errors || {})[id] && target) {
-        target.g.classList.remove("sigscope-flash");
-        void target.g.getBoundingClientRect();
-        target.g.classList.add("sigscope-flash");
+        this.restart(target.g, "sigscope-flash");
       }
     }
-    for (const { badge } of this.nodeEls.values()) badge.textContent = "";
+    const badges = new Map();
     for (const [kind, mark, word] of [["unheard", "\u2205", "unheard"], ["bypassed", "\u21b7", "bypassed"]]) {
       for (const [id, count] of Object.entries(live[kind] || {})) {
-        const el = this.nodeEls.get(id);
-        if (!el) continue;
-        el.badge.setAttribute("class", `sigscope-badge sigscope-${kind}`);
-        el.badge.textContent = `${mark} ${count} ${word}`;
+        if (this.nodeEls.has(id)) badges.set(id, [`sigscope-badge sigscope-${kind}`, `${mark} ${count} ${word}`]);
       }
+    }
+    for (const [id, { badge }] of this.nodeEls) { // written only where they change
+      const [cls, text] = badges.get(id) || ["sigscope-badge", ""];
+      if (badge.textContent !== text) badge.textContent = text;
+      if (badge.getAttribute("class") !== cls) badge.setAttribute("class", cls);
     }
     if (!Object.keys(calls).length) {
       for (const p of this.viewport.querySelectorAll("path.sigscope-ran, path.sigscope-failed")) {
-        p.classList.remove("sigscope-ran", "sigscope-failed", "sigscope-pulse");
+        p.classList.remove("sigscope-ran", "sigscope-failed", "sigscope-pulse", "sigscope-pulse2");
       }
       for (const c of this.countEls.values()) c.remove();
       this.countEls.clear();
