@@ -138,11 +138,21 @@ static PyObject *no_receivers;  /* django.dispatch.dispatcher.NO_RECEIVERS */
 static PyObject *limit_obj;     /* values.LIMIT */
 static Py_ssize_t limit = 200;
 static PyObject *one;           /* the int 1 */
+static PyObject *names_dict;    /* vars(sigscope.tracing.names): the description caches */
+static PyObject *values_dict;   /* vars(sigscope.tracing.values): its caches */
+static PyObject *cap_text;      /* record.cap_text */
+static PyObject *next_id;       /* capture.next_id */
+static PyObject *capture_dict;  /* vars(sigscope.tracing.capture): task_calls, threads_marked */
+static PyObject *get_running_loop; /* asyncio._get_running_loop */
 
 /* Interned attribute and key names. */
 static PyObject *s_receivers, *s_cache, *s_data, *s_sender, *s_wired, *s_signal_id, *s_proxied,
     *s_error, *s_async_calls, *s_tracers, *s_record_all, *s_lone_unheard, *s_catch_all,
-    *s_filtering, *s_enabled, *s_plans;
+    *s_filtering, *s_enabled, *s_plans, *s_marks, *s_n, *s_infos, *s_results, *s_signal,
+    *s_end, *s_thread_id, *s_listener, *s_value_options, *s_buffer, *s_seen, *s_record,
+    *s_append, *s_by_ids, *s_signal_names, *s_sender_labels, *s_thread_names, *s_plain_record,
+    *s_ref, *s_full, *s_kinds, *s_models, *s_dict, *s_id, *s_parent, *s_method, *s_start,
+    *s_task_calls, *s_threads_marked;
 
 static int
 configured(void)
@@ -170,6 +180,26 @@ truth_of_global(PyObject *name) /* 1, 0, or -1 on error */
 {
     PyObject *found = record_global(name);
     return found == NULL ? -1 : PyObject_IsTrue(found);
+}
+
+static int
+truth_of_global_in(PyObject *globals, PyObject *name) /* the same, in another module */
+{
+    PyObject *found = PyDict_GetItemWithError(globals, name);
+    if (found == NULL && !PyErr_Occurred()) {
+        PyErr_SetObject(PyExc_AttributeError, name);
+    }
+    return found == NULL ? -1 : PyObject_IsTrue(found);
+}
+
+/* Attribute ``name`` of ``obj`` is true (1), false (0); -1 on error. */
+static int
+attr_true(PyObject *obj, PyObject *name)
+{
+    PyObject *found = PyObject_GetAttr(obj, name); /* new */
+    int truth = found == NULL ? -1 : PyObject_IsTrue(found);
+    Py_XDECREF(found);
+    return truth;
 }
 
 /* ------------------------------------------------------------------ Timed */
@@ -223,13 +253,9 @@ static PyTypeObject Timed_Type = {
 };
 
 static PyObject *
-timed_new(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+make_timed(PyObject *receivers, PyObject *marks) /* new; marks: a list */
 {
-    if (nargs != 2 || !PyList_CheckExact(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "timed(receivers, marks: list)");
-        return NULL;
-    }
-    PyObject *iterator = PyObject_GetIter(args[0]); /* new */
+    PyObject *iterator = PyObject_GetIter(receivers); /* new */
     if (iterator == NULL) {
         return NULL;
     }
@@ -239,8 +265,18 @@ timed_new(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     self->iterator = iterator;
-    self->marks = Py_NewRef(args[1]);
+    self->marks = Py_NewRef(marks);
     return (PyObject *)self;
+}
+
+static PyObject *
+timed_new(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyList_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "timed(receivers, marks: list)");
+        return NULL;
+    }
+    return make_timed(args[0], args[1]);
 }
 
 /* ------------------------------------------------------- no_receivers */
@@ -421,14 +457,20 @@ joins(PyObject *found, PyObject *signal)
     return same;
 }
 
+static int fast_finish(PyObject *send, PyObject *signal, PyObject *sender, PyObject *named,
+                       PyObject *responses);
+
 /* After Django's loop: record the send (record.finish(), inline).  0, or -1
  * with a BaseException pending that must propagate. */
 static int
 record_send(PyObject *send, PyObject *signal, PyObject *sender, PyObject *named,
             PyObject *responses)
 {
+    int fast = fast_finish(send, signal, sender, named, responses);
     PyObject *args[5] = {send, signal, sender, named, responses};
-    PyObject *done = PyObject_Vectorcall(finish_fn, args, 5, NULL); /* new */
+    PyObject *done = fast < 0    ? NULL
+                     : fast == 1 ? Py_NewRef(Py_None)
+                                 : PyObject_Vectorcall(finish_fn, args, 5, NULL); /* new */
     if (done != NULL) {
         Py_DECREF(done);
         /* record.release(), inline (Django's loop: never proxied here) */
@@ -456,6 +498,54 @@ record_send(PyObject *send, PyObject *signal, PyObject *sender, PyObject *named,
     return 0;
 }
 
+/* capture.Send(id(signal), name, tracers, found) (new).  The common case is
+ * built here (no parent: no send in progress, no async receiver calls, no
+ * marked threads, no running event loop); the class itself builds the rest. */
+static PyObject *
+new_send(PyObject *signal_id, PyObject *name, PyObject *tracers, PyObject *found)
+{
+    int quiet = found == Py_None;
+    if (quiet) {
+        int tasks = truth_of_global_in(capture_dict, s_task_calls);
+        int threads = tasks == 0 ? truth_of_global_in(capture_dict, s_threads_marked) : tasks;
+        if (threads < 0) {
+            return NULL;
+        }
+        quiet = threads == 0;
+    }
+    PyObject *loop = quiet ? PyObject_CallNoArgs(get_running_loop) : NULL; /* new */
+    if (quiet && loop == NULL) {
+        return NULL;
+    }
+    if (loop != Py_None) { /* a parent, a task, or a loop: Send.__init__ finds them */
+        Py_XDECREF(loop);
+        PyObject *init[4] = {signal_id, name, tracers, found};
+        return PyObject_Vectorcall(Send_type, init, 4, NULL);
+    }
+    Py_DECREF(loop);
+    PyObject *empty = PyTuple_New(0); /* new */
+    PyObject *send = empty == NULL ? NULL : PyBaseObject_Type.tp_new((PyTypeObject *)Send_type,
+                                                                      empty, NULL); /* new */
+    Py_XDECREF(empty);
+    PyObject *id = send == NULL ? NULL : PyObject_CallNoArgs(next_id); /* new */
+    PyObject *marks = id == NULL ? NULL : PyList_New(0);               /* new */
+    PyObject *start = marks == NULL ? NULL : PyLong_FromLongLong(clock_ns());
+    int failed = start == NULL || PyObject_SetAttr(send, s_id, id) < 0 ||
+                 PyObject_SetAttr(send, s_parent, Py_None) < 0 ||
+                 PyObject_SetAttr(send, s_signal_id, signal_id) < 0 ||
+                 PyObject_SetAttr(send, s_method, name) < 0 ||
+                 PyObject_SetAttr(send, s_tracers, tracers) < 0 ||
+                 PyObject_SetAttr(send, s_marks, marks) < 0 ||
+                 PyObject_SetAttr(send, s_start, start) < 0;
+    Py_XDECREF(id);
+    Py_XDECREF(marks);
+    Py_XDECREF(start);
+    if (failed) {
+        Py_CLEAR(send);
+    }
+    return send;
+}
+
 /* Call Django's method inside a new traced send.  patch._django_sync's body
  * from ``send = _Send(...)`` on.  Returns the responses (new) or NULL. */
 static PyObject *
@@ -467,8 +557,7 @@ traced_call(SyncSend *self, PyObject *const *args, size_t nargsf, PyObject *kwna
     if (signal_id == NULL) {
         return NULL;
     }
-    PyObject *init[4] = {signal_id, self->name, tracers, found};
-    PyObject *send = PyObject_Vectorcall(Send_type, init, 4, NULL); /* new */
+    PyObject *send = new_send(signal_id, self->name, tracers, found); /* new */
     Py_DECREF(signal_id);
     if (send == NULL) {
         return NULL;
@@ -686,7 +775,239 @@ static PyTypeObject SyncSend_Type = {
     .tp_new = syncsend_new,
 };
 
+
+/* ---------------------------------------------------------- LiveReceivers */
+
+/* patch._live_receivers_wrapper()'s ``_live_receivers`` in C, the same layout
+ * as SyncSend (``name`` unused).  Django's send/send_robust fetch the
+ * receivers through it: for the send in progress it hands back the sync
+ * receivers timed (the common case here; the others go to patch._wire). */
+static PyObject *wire_fn;   /* patch._wire */
+static int has_async = 1;   /* patch._HAS_ASYNC: _live_receivers returns (sync, async) */
+static PyObject *s_live;    /* "_live_receivers" */
+
+/* The send in progress that this fetch belongs to, new (or NULL: none;
+ * NULL with an error: an error). */
+static PyObject *
+fetching_send(PyObject *self, PyObject *signal)
+{
+    PyObject *send = NULL;
+    if (PyContextVar_Get(current_var, Py_None, &send) < 0) {
+        return NULL;
+    }
+    int ours = (PyObject *)Py_TYPE(send) == Send_type;
+    if (ours) {
+        PyObject *signal_id = PyObject_GetAttr(send, s_signal_id); /* new */
+        ours = signal_id != NULL && PyLong_CheckExact(signal_id) &&
+               PyLong_AsVoidPtr(signal_id) == (void *)signal;
+        Py_XDECREF(signal_id);
+    }
+    if (ours) { /* not e.g. has_listeners() inside a receiver */
+        int wired = attr_true(send, s_wired);
+        ours = wired == 0 || (wired == 1 && attr_true(send, s_proxied) == 1);
+    }
+    if (ours) { /* a subclass's override calling super(): it is the outermost */
+        PyObject *outer = PyObject_GetAttr((PyObject *)Py_TYPE(signal), s_live); /* new */
+        ours = outer == self;
+        Py_XDECREF(outer);
+    }
+    if (!ours) {
+        Py_CLEAR(send);
+    }
+    return send;
+}
+
+/* The common case inline: send.wired = True, .receivers = sync, .n = len(sync);
+ * returns (timed(sync, send.marks), asynchronous) (new). */
+static PyObject *
+wire_sync(PyObject *send, PyObject *sync, PyObject *asynchronous)
+{
+    Py_ssize_t n = PyObject_Size(sync);
+    PyObject *count = n < 0 ? NULL : PyLong_FromSsize_t(n); /* new */
+    PyObject *marks = count == NULL ? NULL : PyObject_GetAttr(send, s_marks); /* new */
+    PyObject *timed = NULL;
+    if (marks != NULL && PyList_CheckExact(marks) &&
+        PyObject_SetAttr(send, s_wired, Py_True) == 0 &&
+        PyObject_SetAttr(send, s_receivers, sync) == 0 &&
+        PyObject_SetAttr(send, s_n, count) == 0) {
+        timed = make_timed(sync, marks); /* new */
+    }
+    Py_XDECREF(count);
+    Py_XDECREF(marks);
+    PyObject *pair = timed == NULL ? NULL : PyTuple_Pack(2, timed, asynchronous);
+    Py_XDECREF(timed);
+    return pair;
+}
+
+static PyObject *
+live_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    SyncSend *self = (SyncSend *)callable;
+    if (PyVectorcall_NARGS(nargsf) != 2 || kwnames != NULL || !configured() || wire_fn == NULL) {
+        return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
+    }
+    PyObject *result = PyObject_Vectorcall(self->original, args, nargsf, NULL); /* new */
+    PyObject *send = result == NULL ? NULL : fetching_send(callable, args[0]);  /* new */
+    if (send == NULL) {
+        if (PyErr_Occurred()) {
+            Py_CLEAR(result);
+        }
+        return result;
+    }
+    int proxied = attr_true(send, s_proxied);
+    PyObject *method = PyObject_GetAttr(send, s_method); /* new */
+    int common = proxied == 0 && method != NULL && PyUnicode_Check(method) &&
+                 PyUnicode_READ_CHAR(method, 0) != 'a' && has_async &&
+                 PyTuple_CheckExact(result) && PyTuple_GET_SIZE(result) == 2;
+    Py_XDECREF(method);
+    int asynchronous = common ? PyObject_IsTrue(PyTuple_GET_ITEM(result, 1)) : 1;
+    PyObject *out = NULL;
+    if (PyErr_Occurred() || asynchronous < 0) {
+        out = NULL;
+    } else if (asynchronous) {
+        out = PyObject_CallFunctionObjArgs(wire_fn, send, result, NULL);
+    } else {
+        out = wire_sync(send, PyTuple_GET_ITEM(result, 0), PyTuple_GET_ITEM(result, 1));
+    }
+    Py_DECREF(send);
+    Py_DECREF(result);
+    return out;
+}
+
+static PyObject *
+live_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PyObject *original, *fallback;
+    if (!PyArg_ParseTuple(args, "OO:LiveReceivers", &original, &fallback)) {
+        return NULL;
+    }
+    SyncSend *self = (SyncSend *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->name = Py_NewRef(s_live);
+    self->original = Py_NewRef(original);
+    self->fallback = Py_NewRef(fallback);
+    self->dict = NULL;
+    self->vectorcall = live_vectorcall;
+    return (PyObject *)self;
+}
+
+static PyTypeObject Live_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "sigscope.tracing._speedups.LiveReceivers",
+    .tp_basicsize = sizeof(SyncSend),
+    .tp_dealloc = (destructor)syncsend_dealloc,
+    .tp_vectorcall_offset = offsetof(SyncSend, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL |
+                Py_TPFLAGS_METHOD_DESCRIPTOR,
+    .tp_doc = "patch._live_receivers_wrapper()'s function in C: LiveReceivers(original, fallback).",
+    .tp_traverse = (traverseproc)syncsend_traverse,
+    .tp_clear = (inquiry)syncsend_clear,
+    .tp_descr_get = syncsend_get,
+    .tp_dictoffset = offsetof(SyncSend, dict),
+    .tp_getattro = PyObject_GenericGetAttr,
+    .tp_setattro = PyObject_GenericSetAttr,
+    .tp_new = live_new,
+};
+
 /* ---------------------------------------------------------------- kwargs */
+
+/* ``module.<name>`` (borrowed; NULL with an error if missing). */
+static PyObject *
+global_in(PyObject *globals, PyObject *name)
+{
+    PyObject *found = PyDict_GetItemWithError(globals, name);
+    if (found == NULL && !PyErr_Occurred()) {
+        PyErr_SetObject(PyExc_AttributeError, name);
+    }
+    return found;
+}
+
+/* ``cache.get(id(key))`` of a dict cache keyed by id (borrowed or NULL; NULL
+ * with an error only on a real error). */
+static PyObject *
+by_id(PyObject *cache, PyObject *key)
+{
+    PyObject *address = PyLong_FromVoidPtr(key); /* new */
+    if (address == NULL) {
+        return NULL;
+    }
+    PyObject *found = PyDict_CheckExact(cache) ? PyDict_GetItemWithError(cache, address) : NULL;
+    Py_DECREF(address);
+    return found;
+}
+
+/* ``ref() is expected`` for a weak reference ``ref`` (1, 0, -1 on error). */
+static int
+refers_to(PyObject *ref, PyObject *expected)
+{
+    PyObject *alive = PyObject_CallNoArgs(ref); /* new: a weakref's call runs no user code */
+    if (alive == NULL) {
+        return -1;
+    }
+    int same = alive == expected;
+    Py_DECREF(alive);
+    return same;
+}
+
+/* values._model_text() for an instance of a model class values.describe() has
+ * already cached, with an int pk and a short label: the text (new).  NULL
+ * without an error: not that case (the Python code decides); with one: a
+ * BaseException to propagate. */
+static PyObject *
+model_text(PyObject *value, PyObject *reprs)
+{
+    if (!PyUnicode_CheckExact(reprs) || PyUnicode_Compare(reprs, s_full) == 0) {
+        return NULL; /* reprs="full": full_repr(), in Python */
+    }
+    PyObject *models = global_in(values_dict, s_models); /* borrowed */
+    PyObject *cached = models == NULL ? NULL : by_id(models, (PyObject *)Py_TYPE(value));
+    if (cached == NULL || !PyTuple_CheckExact(cached) || PyTuple_GET_SIZE(cached) != 3) {
+        return NULL;
+    }
+    PyObject *label = PyTuple_GET_ITEM(cached, 1), *attname = PyTuple_GET_ITEM(cached, 2);
+    if (!PyUnicode_CheckExact(label) || !PyUnicode_CheckExact(attname) ||
+        refers_to(PyTuple_GET_ITEM(cached, 0), (PyObject *)Py_TYPE(value)) != 1) {
+        return NULL;
+    }
+    /* object.__getattribute__(value, "__dict__"), as values._instance_dict() */
+    PyObject *state = PyObject_GenericGetAttr(value, s_dict); /* new */
+    if (state == NULL || !PyDict_CheckExact(state)) {
+        Py_XDECREF(state);
+        return NULL;
+    }
+    PyObject *pk = PyDict_GetItemWithError(state, attname); /* borrowed; a str key */
+    PyObject *text = NULL;
+    if (pk != NULL && PyLong_CheckExact(pk)) {
+        text = PyUnicode_FromFormat("<%U pk=%R>", label, pk); /* an int's repr: no user code */
+        if (text != NULL && PyUnicode_GET_LENGTH(text) > limit) {
+            Py_CLEAR(text); /* values._clip(): in Python */
+        }
+    }
+    Py_DECREF(state);
+    return text;
+}
+
+/* record._value(value, type(value), hidden, reprs) (new). */
+static PyObject *
+value_of(PyObject *value, PyObject *hidden, PyObject *reprs)
+{
+    PyObject *text = model_text(value, reprs); /* new */
+    if (text != NULL) {
+        PyObject *kept = PyObject_CallOneArg(cap_text, text);
+        Py_DECREF(text);
+        return kept;
+    }
+    if (PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_Exception)) {
+            return NULL;
+        }
+        PyErr_Clear(); /* the Python code meets the same case and handles it */
+    }
+    PyObject *call[4] = {value, (PyObject *)Py_TYPE(value), hidden, reprs};
+    return PyObject_Vectorcall(value_fn, call, 4, NULL);
+}
 
 /* An atom (record.atom): None, bool, int, or a str of at most LIMIT chars. */
 static inline int
@@ -702,13 +1023,8 @@ is_atom(PyObject *value)
  * hidden, or the redactor has no plan yet for these names, record._kwargs
  * itself decides. */
 static PyObject *
-kwargs_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+kwargs_of(PyObject *named, PyObject *redactor, PyObject *reprs)
 {
-    if (nargs != 3 || !PyDict_CheckExact(args[0]) || !configured()) {
-        PyErr_SetString(PyExc_TypeError, "kwargs(named: dict, redactor, reprs)");
-        return NULL;
-    }
-    PyObject *named = args[0], *redactor = args[1], *reprs = args[2];
     PyObject *hidden = Py_None;
     PyObject *enabled = PyObject_GetAttr(redactor, s_enabled); /* new */
     int on = enabled == NULL ? -1 : PyObject_IsTrue(enabled);
@@ -731,7 +1047,8 @@ kwargs_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         Py_XDECREF(key);
         Py_DECREF(plans);
         if (plan == NULL || plan != Py_False) { /* unknown or hiding: Python decides */
-            return PyErr_Occurred() ? NULL : PyObject_Vectorcall(kwargs_fn, args, 3, NULL);
+            PyObject *call[3] = {named, redactor, reprs};
+            return PyErr_Occurred() ? NULL : PyObject_Vectorcall(kwargs_fn, call, 3, NULL);
         }
         hidden = redactor;
     }
@@ -740,12 +1057,7 @@ kwargs_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     PyObject *name, *value; /* borrowed */
     while (out != NULL && PyDict_Next(named, &pos, &name, &value)) {
         PyObject *shown; /* new */
-        if (is_atom(value)) {
-            shown = Py_NewRef(value);
-        } else {
-            PyObject *call[4] = {value, (PyObject *)Py_TYPE(value), hidden, reprs};
-            shown = PyObject_Vectorcall(value_fn, call, 4, NULL);
-        }
+        shown = is_atom(value) ? Py_NewRef(value) : value_of(value, hidden, reprs);
         PyObject *pair = shown == NULL ? NULL : PyTuple_Pack(2, name, shown); /* new */
         Py_XDECREF(shown);
         if (pair == NULL) {
@@ -757,18 +1069,273 @@ kwargs_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return out;
 }
 
+static PyObject *
+kwargs_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyDict_CheckExact(args[0]) || !configured()) {
+        PyErr_SetString(PyExc_TypeError, "kwargs(named: dict, redactor, reprs)");
+        return NULL;
+    }
+    return kwargs_of(args[0], args[1], args[2]);
+}
+
+
+/* ----------------------------------------------------------------- finish */
+
+
+/* The cached descriptions of the receivers Django called (record._finish:
+ * ``_by_ids.get(tuple(map(id, receivers)))`` when all ran), borrowed; NULL
+ * without an error: not cached, or not all ran (the Python code decides). */
+static PyObject *
+cached_infos(PyObject *send)
+{
+    PyObject *marks = PyObject_GetAttr(send, s_marks);         /* new */
+    PyObject *n_obj = PyObject_GetAttr(send, s_n);             /* new */
+    PyObject *receivers = PyObject_GetAttr(send, s_receivers); /* new */
+    PyObject *found = NULL;
+    if (marks && n_obj && receivers && PyList_CheckExact(marks) && PyLong_CheckExact(n_obj) &&
+        PyList_CheckExact(receivers)) {
+        Py_ssize_t n = PyLong_AsSsize_t(n_obj), seen = PyList_GET_SIZE(marks);
+        Py_ssize_t called = seen > n ? seen - 1 : seen;
+        PyObject *key = NULL;
+        if (called > 0 && called == n && PyList_GET_SIZE(receivers) == n) {
+            key = PyTuple_New(n); /* new */
+        }
+        for (Py_ssize_t i = 0; key != NULL && i < n; i++) {
+            PyObject *address = PyLong_FromVoidPtr(PyList_GET_ITEM(receivers, i));
+            if (address == NULL) {
+                Py_CLEAR(key);
+                break;
+            }
+            PyTuple_SET_ITEM(key, i, address); /* steals */
+        }
+        PyObject *by_ids = key == NULL ? NULL : global_in(names_dict, s_by_ids);
+        if (by_ids != NULL && PyDict_CheckExact(by_ids)) {
+            found = PyDict_GetItemWithError(by_ids, key); /* a tuple of ints: no user code */
+        }
+        Py_XDECREF(key);
+        if (found != NULL && (!PyTuple_CheckExact(found) || PyTuple_GET_SIZE(found) == 0)) {
+            found = NULL;
+        }
+    }
+    Py_XDECREF(marks);
+    Py_XDECREF(n_obj);
+    Py_XDECREF(receivers);
+    return found;
+}
+
+/* Every receiver returned None (the responses are Django's (receiver, response)
+ * pairs): 1; 0 otherwise (the Python code describes the results). */
+static int
+all_none(PyObject *responses)
+{
+    if (!PyList_CheckExact(responses)) {
+        return 1; /* not a list: the results stay None (as in Python) */
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(responses); i++) {
+        PyObject *pair = PyList_GET_ITEM(responses, i);
+        if (!PyTuple_CheckExact(pair) || PyTuple_GET_SIZE(pair) != 2 ||
+            PyTuple_GET_ITEM(pair, 1) != Py_None) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The signal's cached name holder, the sender's cached label, the thread id
+ * (record._finish's cache hits), all new; 0 when one is not cached. */
+static int
+cached_names(PyObject *signal, PyObject *sender, PyObject **holder, PyObject **label,
+             PyObject **thread)
+{
+    *holder = *label = *thread = NULL;
+    PyObject *names = global_in(names_dict, s_signal_names); /* borrowed */
+    PyObject *found = names == NULL ? NULL : by_id(names, signal);
+    PyObject *ref = found == NULL ? NULL : PyObject_GetAttr(found, s_ref); /* new */
+    int alive = ref == NULL ? -1 : refers_to(ref, signal);
+    Py_XDECREF(ref);
+    if (alive != 1) {
+        return 0;
+    }
+    if (sender == Py_None) {
+        *label = Py_NewRef(Py_None);
+    } else {
+        PyObject *labels = global_in(names_dict, s_sender_labels);
+        PyObject *cached = labels == NULL ? NULL : by_id(labels, sender);
+        if (cached == NULL || !PyTuple_CheckExact(cached) || PyTuple_GET_SIZE(cached) != 2 ||
+            refers_to(PyTuple_GET_ITEM(cached, 0), sender) != 1) {
+            return 0;
+        }
+        *label = Py_NewRef(PyTuple_GET_ITEM(cached, 1));
+    }
+    PyObject *threads = global_in(record_dict, s_thread_names);
+    *thread = PyLong_FromUnsignedLong(PyThread_get_thread_ident()); /* threading.get_ident() */
+    if (threads == NULL || *thread == NULL || !PyDict_CheckExact(threads) ||
+        PyDict_Contains(threads, *thread) != 1) {
+        Py_CLEAR(*label);
+        Py_CLEAR(*thread);
+        return 0;
+    }
+    *holder = Py_NewRef(found);
+    return 1;
+}
+
+/* The send's only tracer, if it keeps events in its plain ring buffer
+ * (``listener is None`` and ``Tracer._record`` not overridden): new, or NULL. */
+static PyObject *
+plain_tracer(PyObject *send)
+{
+    PyObject *tracers = PyObject_GetAttr(send, s_tracers); /* new */
+    PyObject *tracer = NULL;
+    if (tracers != NULL && PyTuple_CheckExact(tracers) && PyTuple_GET_SIZE(tracers) == 1) {
+        tracer = Py_NewRef(PyTuple_GET_ITEM(tracers, 0));
+    }
+    Py_XDECREF(tracers);
+    if (tracer == NULL) {
+        return NULL;
+    }
+    PyObject *listener = PyObject_GetAttr(tracer, s_listener);                /* new */
+    PyObject *method = PyObject_GetAttr((PyObject *)Py_TYPE(tracer), s_record); /* new */
+    PyObject *plain = global_in(record_dict, s_plain_record);                 /* borrowed */
+    int ok = listener == Py_None && method != NULL && method == plain;
+    Py_XDECREF(listener);
+    Py_XDECREF(method);
+    if (!ok) {
+        Py_CLEAR(tracer);
+    }
+    return tracer;
+}
+
+/* tracer._buffer.append((send, kwargs)); next(tracer._seen) (record._finish). */
+static int
+buffer_event(PyObject *tracer, PyObject *send, PyObject *named)
+{
+    PyObject *options = PyObject_GetAttr(tracer, s_value_options); /* new */
+    if (options == NULL || !PyTuple_CheckExact(options) || PyTuple_GET_SIZE(options) != 2) {
+        Py_XDECREF(options);
+        return PyErr_Occurred() ? -1 : (PyErr_SetString(PyExc_TypeError, "_value_options"), -1);
+    }
+    PyObject *kwargs = PyDict_GET_SIZE(named) == 0
+                           ? PyTuple_New(0)
+                           : kwargs_of(named, PyTuple_GET_ITEM(options, 0),
+                                       PyTuple_GET_ITEM(options, 1)); /* new */
+    Py_DECREF(options);
+    PyObject *event = kwargs == NULL ? NULL : PyTuple_Pack(2, send, kwargs); /* new */
+    Py_XDECREF(kwargs);
+    PyObject *buffer = event == NULL ? NULL : PyObject_GetAttr(tracer, s_buffer); /* new */
+    PyObject *done = buffer == NULL ? NULL : PyObject_CallMethodOneArg(buffer, s_append, event);
+    Py_XDECREF(event);
+    Py_XDECREF(buffer);
+    if (done == NULL) {
+        return -1;
+    }
+    Py_DECREF(done);
+    PyObject *seen = PyObject_GetAttr(tracer, s_seen); /* new: an itertools.count */
+    PyObject *count = seen == NULL ? NULL : PyIter_Next(seen);
+    Py_XDECREF(seen);
+    if (count == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    Py_DECREF(count);
+    return 0;
+}
+
+static int
+set_fields(PyObject *send, PyObject *infos, PyObject *holder, PyObject *label, PyObject *thread)
+{
+    PyObject *end = PyLong_FromLongLong(clock_ns()); /* new */
+    int failed = end == NULL || PyObject_SetAttr(send, s_end, end) < 0 ||
+                 PyObject_SetAttr(send, s_infos, infos) < 0 ||
+                 PyObject_SetAttr(send, s_results, Py_None) < 0 ||
+                 PyObject_SetAttr(send, s_signal, holder) < 0 ||
+                 PyObject_SetAttr(send, s_sender, label) < 0 ||
+                 PyObject_SetAttr(send, s_thread_id, thread) < 0;
+    Py_XDECREF(end);
+    return failed ? -1 : 0;
+}
+
+/* record._finish(send, ...) for the common send: Django's loop, every receiver
+ * ran and returned None, all of it cached, one plain tracer.  1 done, 0 not
+ * that case (nothing changed: the Python _finish runs), -1 on error. */
+static int
+fast_finish(PyObject *send, PyObject *signal, PyObject *sender, PyObject *named,
+            PyObject *responses)
+{
+    int proxied = attr_true(send, s_proxied), wired = attr_true(send, s_wired);
+    int asynchronous = attr_true(send, s_async_calls);
+    PyObject *error = PyObject_GetAttr(send, s_error); /* new */
+    int plain = error == Py_None && proxied == 0 && wired == 1 && asynchronous == 0;
+    Py_XDECREF(error);
+    if (!plain) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    PyObject *infos = cached_infos(send); /* borrowed */
+    if (infos == NULL || !all_none(responses)) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    Py_INCREF(infos); /* the names looked up next may drop a cache entry */
+    PyObject *holder, *label, *thread; /* new, on success */
+    PyObject *tracer = NULL;
+    int result = 0;
+    if (cached_names(signal, sender, &holder, &label, &thread)) {
+        tracer = plain_tracer(send); /* new */
+        if (tracer != NULL) {
+            result = set_fields(send, infos, holder, label, thread) < 0 ||
+                             buffer_event(tracer, send, named) < 0
+                         ? -1
+                         : 1;
+        }
+        Py_DECREF(holder);
+        Py_DECREF(label);
+        Py_DECREF(thread);
+    }
+    Py_XDECREF(tracer);
+    Py_DECREF(infos);
+    return PyErr_Occurred() ? -1 : result;
+}
+
+static PyObject *
+finish_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5 || !PyDict_CheckExact(args[3]) || !configured()) {
+        PyErr_SetString(PyExc_TypeError, "finish(send, signal, sender, named: dict, responses)");
+        return NULL;
+    }
+    int done = fast_finish(args[0], args[1], args[2], args[3], args[4]);
+    if (done < 0) {
+        return NULL;
+    }
+    if (done == 0) {
+        return PyObject_Vectorcall(finish_fn, args, 5, NULL);
+    }
+    Py_RETURN_NONE;
+}
+
 /* ----------------------------------------------------------------- module */
 
 static PyObject *
 configure(PyObject *module, PyObject *args, PyObject *kwargs)
 {
-    static char *names[] = {"Send", "current", "safe_capture", "unwrap_pairs", "record",
-                            "no_receivers", NULL};
-    PyObject *send, *current, *capture, *unwrap, *record, *nothing;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "$OOOOOO:configure", names, &send, &current,
-                                     &capture, &unwrap, &record, &nothing)) {
+    static char *names[] = {"capture", "record", "names", "values", "no_receivers",
+                            "get_running_loop", "wire", "has_async", NULL};
+    PyObject *capture_module, *record, *names_module, *values_module, *nothing, *loop, *wire;
+    int asynchronous;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "$OOOOOOOp:configure", names, &capture_module,
+                                     &record, &names_module, &values_module, &nothing, &loop,
+                                     &wire, &asynchronous)) {
         return NULL;
     }
+    PyObject *cap = PyModule_GetDict(capture_module); /* borrowed */
+    PyObject *names_globals = PyModule_GetDict(names_module);
+    PyObject *values_globals = PyModule_GetDict(values_module);
+    if (cap == NULL || names_globals == NULL || values_globals == NULL) {
+        return NULL;
+    }
+    PyObject *send = PyDict_GetItemString(cap, "Send");
+    PyObject *current = PyDict_GetItemString(cap, "current");
+    PyObject *capture = PyDict_GetItemString(cap, "safe_capture");
+    PyObject *unwrap = PyDict_GetItemString(cap, "unwrap_pairs");
+    PyObject *ids = PyDict_GetItemString(cap, "next_id");
     PyObject *globals = PyModule_GetDict(record); /* borrowed */
     if (globals == NULL) {
         return NULL;
@@ -780,7 +1347,8 @@ configure(PyObject *module, PyObject *args, PyObject *kwargs)
     PyObject *value = PyDict_GetItemString(globals, "_value");
     PyObject *pure_kwargs = PyDict_GetItemString(globals, "_kwargs");
     PyObject *lim = PyDict_GetItemString(globals, "LIMIT");
-    if (!route || !unheard || !finish || !failed || !value || !pure_kwargs || !lim || !PyLong_Check(lim)) {
+    PyObject *text = PyDict_GetItemString(globals, "cap_text");
+    if (!send || !current || !capture || !unwrap || !ids || !text || !route || !unheard || !finish || !failed || !value || !pure_kwargs || !lim || !PyLong_Check(lim)) {
         PyErr_SetString(PyExc_RuntimeError, "sigscope._speedups: record lacks a function");
         return NULL;
     }
@@ -797,17 +1365,28 @@ configure(PyObject *module, PyObject *args, PyObject *kwargs)
     Py_XSETREF(kwargs_fn, Py_NewRef(pure_kwargs));
     Py_XSETREF(no_receivers, Py_NewRef(nothing));
     Py_XSETREF(limit_obj, Py_NewRef(lim));
+    Py_XSETREF(cap_text, Py_NewRef(text));
+    Py_XSETREF(next_id, Py_NewRef(ids));
+    Py_XSETREF(capture_dict, Py_NewRef(cap));
+    Py_XSETREF(names_dict, Py_NewRef(names_globals));
+    Py_XSETREF(values_dict, Py_NewRef(values_globals));
+    Py_XSETREF(get_running_loop, Py_NewRef(loop));
+    Py_XSETREF(wire_fn, Py_NewRef(wire));
+    has_async = asynchronous;
     limit = PyLong_AsSsize_t(lim);
     Py_RETURN_NONE;
 }
 
 static PyMethodDef methods[] = {
     {"configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
-     "configure(*, Send, current, safe_capture, unwrap_pairs, record, no_receivers)"},
+     "configure(*, capture, record, names, values, no_receivers, get_running_loop, wire, "
+     "has_async)"},
     {"timed", (PyCFunction)(void (*)(void))timed_new, METH_FASTCALL,
      "timed(receivers, marks): capture.timed() in C."},
     {"kwargs", (PyCFunction)(void (*)(void))kwargs_function, METH_FASTCALL,
      "kwargs(named, redactor, reprs): record._kwargs() in C."},
+    {"finish", (PyCFunction)(void (*)(void))finish_function, METH_FASTCALL,
+     "finish(send, signal, sender, named, responses): record._finish() in C (its common case)."},
     {"clock", clock_function, METH_NOARGS, "time.perf_counter_ns(), the clock used here."},
     {NULL, NULL, 0, NULL},
 };
@@ -837,6 +1416,36 @@ intern_names(void)
     INTERN(s_filtering, "filtering");
     INTERN(s_enabled, "enabled");
     INTERN(s_plans, "plans");
+    INTERN(s_live, "_live_receivers");
+    INTERN(s_marks, "marks");
+    INTERN(s_n, "n");
+    INTERN(s_infos, "infos");
+    INTERN(s_results, "results");
+    INTERN(s_signal, "signal");
+    INTERN(s_end, "end");
+    INTERN(s_thread_id, "thread_id");
+    INTERN(s_listener, "listener");
+    INTERN(s_value_options, "_value_options");
+    INTERN(s_buffer, "_buffer");
+    INTERN(s_seen, "_seen");
+    INTERN(s_record, "_record");
+    INTERN(s_append, "append");
+    INTERN(s_by_ids, "_by_ids");
+    INTERN(s_signal_names, "_signal_names");
+    INTERN(s_sender_labels, "_sender_labels");
+    INTERN(s_thread_names, "thread_names");
+    INTERN(s_plain_record, "_plain_record");
+    INTERN(s_ref, "ref");
+    INTERN(s_full, "full");
+    INTERN(s_kinds, "_KINDS");
+    INTERN(s_models, "_models");
+    INTERN(s_dict, "__dict__");
+    INTERN(s_id, "id");
+    INTERN(s_parent, "parent");
+    INTERN(s_method, "method");
+    INTERN(s_start, "start");
+    INTERN(s_task_calls, "task_calls");
+    INTERN(s_threads_marked, "threads_marked");
 #undef INTERN
     return 0;
 }
@@ -845,7 +1454,8 @@ PyMODINIT_FUNC
 PyInit__speedups(void)
 {
     one = PyLong_FromLong(1);
-    if (one == NULL || intern_names() < 0 || PyType_Ready(&Timed_Type) < 0 || PyType_Ready(&SyncSend_Type) < 0) {
+    if (one == NULL || intern_names() < 0 || PyType_Ready(&Timed_Type) < 0 || PyType_Ready(&SyncSend_Type) < 0 ||
+        PyType_Ready(&Live_Type) < 0) {
         return NULL;
     }
     PyObject *module = PyModule_Create(&module_def);
@@ -853,7 +1463,8 @@ PyInit__speedups(void)
         return NULL;
     }
     if (PyModule_AddObjectRef(module, "SyncSend", (PyObject *)&SyncSend_Type) < 0 ||
-        PyModule_AddObjectRef(module, "Timed", (PyObject *)&Timed_Type) < 0) {
+        PyModule_AddObjectRef(module, "Timed", (PyObject *)&Timed_Type) < 0 ||
+        PyModule_AddObjectRef(module, "LiveReceivers", (PyObject *)&Live_Type) < 0) {
         Py_DECREF(module);
         return NULL;
     }

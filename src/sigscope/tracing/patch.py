@@ -281,7 +281,11 @@ def _patch_class(cls: type) -> None:
         if type(value) is not types.FunctionType:
             continue
         if name == LIVE:
-            _put(cls, name, value, _live_receivers_wrapper(value))
+            wrapper = _live_receivers_wrapper(value)
+            if cls is Signal and accel.enabled and accel.compiled is not None:
+                _name_like(wrapper, value)
+                wrapper = accel.compiled.LiveReceivers(value, wrapper)
+            _put(cls, name, value, wrapper)
         elif cls is Signal and name in METHODS:
             factory = _django_async if name.startswith("a") else _django_sync
             _put(cls, name, value, _accelerated(name, value, factory(name, value)))
@@ -367,11 +371,15 @@ def uninstall() -> None:
 
 
 if accel.compiled is not None:
+    from sigscope.tracing import names, values
+
     accel.compiled.configure(
-        Send=cap.Send,
-        current=cap.current,
-        safe_capture=cap.safe_capture,
-        unwrap_pairs=cap.unwrap_pairs,
+        capture=cap,
         record=record,
+        names=names,
+        values=values,
         no_receivers=_compat.NO_RECEIVERS,
+        get_running_loop=cap._get_running_loop,
+        wire=_wire,
+        has_async=_HAS_ASYNC,
     )
