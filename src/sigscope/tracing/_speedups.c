@@ -138,6 +138,8 @@ static PyObject *no_receivers;  /* django.dispatch.dispatcher.NO_RECEIVERS */
 static PyObject *limit_obj;     /* values.LIMIT */
 static Py_ssize_t limit = 200;
 static PyObject *one;           /* the int 1 */
+static PyObject *str_dict_type; /* values.StrDict */
+static Py_ssize_t items_limit = 8; /* values.ITEMS */
 static PyObject *names_dict;    /* vars(sigscope.tracing.names): the description caches */
 static PyObject *values_dict;   /* vars(sigscope.tracing.values): its caches */
 static PyObject *cap_text;      /* record.cap_text */
@@ -989,10 +991,48 @@ model_text(PyObject *value, PyObject *reprs)
     return text;
 }
 
+/* values.str_dict(value, hidden) for a dict whose first ITEMS items are all
+ * str to str (a WSGI environ): values.StrDict(first items, len, hidden), new.
+ * NULL without an error: another dict (the Python code describes it). */
+static PyObject *
+str_dict(PyObject *value, PyObject *hidden, PyObject *reprs)
+{
+    if (!PyUnicode_CheckExact(reprs) || PyUnicode_Compare(reprs, s_full) == 0 ||
+        PyDict_GET_SIZE(value) == 0 || str_dict_type == NULL) {
+        return NULL;
+    }
+    PyObject *items = PyDict_New(); /* new */
+    Py_ssize_t pos = 0, taken = 0;
+    PyObject *key, *item; /* borrowed */
+    while (items != NULL && taken < items_limit && PyDict_Next(value, &pos, &key, &item)) {
+        if (!PyUnicode_CheckExact(key) || !PyUnicode_CheckExact(item)) {
+            Py_CLEAR(items); /* not all str: no error set */
+        } else if (PyDict_SetItem(items, key, item) < 0) { /* exact str keys: no user hash */
+            Py_CLEAR(items);
+        }
+        taken++;
+    }
+    PyObject *length = items == NULL ? NULL : PyLong_FromSsize_t(PyDict_GET_SIZE(value));
+    PyObject *kept = NULL;
+    if (length != NULL) {
+        PyObject *call[3] = {items, length, hidden};
+        kept = PyObject_Vectorcall(str_dict_type, call, 3, NULL);
+    }
+    Py_XDECREF(items);
+    Py_XDECREF(length);
+    return kept;
+}
+
 /* record._value(value, type(value), hidden, reprs) (new). */
 static PyObject *
 value_of(PyObject *value, PyObject *hidden, PyObject *reprs)
 {
+    if (PyDict_CheckExact(value)) {
+        PyObject *kept = str_dict(value, hidden, reprs);
+        if (kept != NULL || PyErr_Occurred()) {
+            return kept;
+        }
+    }
     PyObject *text = model_text(value, reprs); /* new */
     if (text != NULL) {
         PyObject *kept = PyObject_CallOneArg(cap_text, text);
@@ -1083,9 +1123,23 @@ kwargs_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 /* ----------------------------------------------------------------- finish */
 
 
-/* The cached descriptions of the receivers Django called (record._finish:
- * ``_by_ids.get(tuple(map(id, receivers)))`` when all ran), borrowed; NULL
- * without an error: not cached, or not all ran (the Python code decides). */
+/* How names.infos_of() keys one receiver in a sequence: ``id(receiver)``, or
+ * ``(id(m.__self__), id(m.__func__))`` for a bound method (a new object per
+ * send, so never cached under its own id), new. */
+static PyObject *
+receiver_key(PyObject *receiver)
+{
+    if (Py_TYPE(receiver) != &PyMethod_Type) {
+        return PyLong_FromVoidPtr(receiver);
+    }
+    return Py_BuildValue("(NN)", PyLong_FromVoidPtr(PyMethod_GET_SELF(receiver)),
+                         PyLong_FromVoidPtr(PyMethod_GET_FUNCTION(receiver)));
+}
+
+/* The cached descriptions of the receivers Django called (record._finish's
+ * ``_by_ids`` lookup, names.infos_of()'s for bound methods, when all ran),
+ * borrowed; NULL without an error: not cached, or not all ran (the Python
+ * code decides). */
 static PyObject *
 cached_infos(PyObject *send)
 {
@@ -1102,7 +1156,7 @@ cached_infos(PyObject *send)
             key = PyTuple_New(n); /* new */
         }
         for (Py_ssize_t i = 0; key != NULL && i < n; i++) {
-            PyObject *address = PyLong_FromVoidPtr(PyList_GET_ITEM(receivers, i));
+            PyObject *address = receiver_key(PyList_GET_ITEM(receivers, i)); /* new */
             if (address == NULL) {
                 Py_CLEAR(key);
                 break;
@@ -1371,6 +1425,14 @@ configure(PyObject *module, PyObject *args, PyObject *kwargs)
     Py_XSETREF(names_dict, Py_NewRef(names_globals));
     Py_XSETREF(values_dict, Py_NewRef(values_globals));
     Py_XSETREF(get_running_loop, Py_NewRef(loop));
+    PyObject *strdict = PyDict_GetItemString(values_globals, "StrDict");
+    PyObject *items = PyDict_GetItemString(values_globals, "ITEMS");
+    if (strdict == NULL || items == NULL || !PyLong_Check(items)) {
+        PyErr_SetString(PyExc_RuntimeError, "sigscope._speedups: values lacks StrDict/ITEMS");
+        return NULL;
+    }
+    Py_XSETREF(str_dict_type, Py_NewRef(strdict));
+    items_limit = PyLong_AsSsize_t(items);
     Py_XSETREF(wire_fn, Py_NewRef(wire));
     has_async = asynchronous;
     limit = PyLong_AsSsize_t(lim);
