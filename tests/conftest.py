@@ -32,3 +32,20 @@ def unchanged_wiring() -> Iterator[None]:
 @pytest.fixture
 def django_version() -> tuple[int, int]:
     return _compat.DJANGO_VERSION
+
+
+@pytest.fixture(params=["c", "pure"])
+def tracing_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a tracing test on the C accelerator's path and on the pure-Python one.
+
+    The choice is read when a tracer starts (``sigscope.tracing.patch.install``).
+    The C variant is skipped, saying so, when the extension is not built or
+    ``SIGSCOPE_PURE=1`` is set (``tests/tracing/test_accel.py`` fails then unless
+    the pure path was asked for).
+    """
+    from sigscope.tracing import accel
+
+    if request.param == "c" and accel.compiled is None:
+        pytest.skip("the C accelerator is not built (or SIGSCOPE_PURE=1)")
+    monkeypatch.setattr(accel, "enabled", request.param == "c")
+    return str(request.param)

@@ -25,6 +25,8 @@ import sigscope.otel
 from sigscope.otel.spans import wall_ns
 from sigscope.tracing import active_tracers
 
+pytestmark = pytest.mark.usefixtures("tracing_path")  # the C and the pure-Python path
+
 #: What Django's error pages (and so sigscope) show instead of a secret.
 HIDDEN = SafeExceptionReporterFilter.cleansed_substitute
 

@@ -30,6 +30,8 @@ from sigscope.demo.shop.models import Customer, Order
 from sigscope.demo.shop.signals import log_change
 from sigscope.tracing import Tracer, active_tracers, current_call
 
+pytestmark = pytest.mark.usefixtures("tracing_path")  # the C and the pure-Python path
+
 PATCHED = ("bulk_create", "bulk_update", "update", "_raw_delete", "aupdate", "abulk_create")
 SAVE = ("django.db.models.signals.pre_save", "django.db.models.signals.post_save")
 

@@ -123,6 +123,11 @@ LIVE_RECEIVERS = "_live_receivers"
 _ref = weakref.ref
 
 
+#: Django's marker of "this sender has no receivers" in ``sender_receivers_cache``
+#: (``sigscope.tracing._speedups`` transcribes :func:`no_receivers_cached` with it).
+NO_RECEIVERS = _NO_RECEIVERS
+
+
 def no_receivers_cached(signal: Signal, sender: Any) -> bool:
     """:func:`cached_no_receivers` for the tracer's hot path (one probe, no Python-level get)."""
     cache = signal.sender_receivers_cache

@@ -11,6 +11,10 @@ While a tracer runs:
 * ``Signal.__init_subclass__`` patches subclasses defined later;
 * ``threading.Thread.start`` notes the receiver a thread was started in.
 
+With the C accelerator (:mod:`sigscope.tracing.accel`), ``Signal.send`` and
+``send_robust`` are ``_speedups.SyncSend`` objects (the method below, in C,
+bound like a function) and the receivers are timed by ``_speedups.timed``.
+
 Everything is put back, the identical objects, when the last tracer stops.
 Exceptions are never caught: ``try/finally`` only, the error read with
 ``sys.exc_info()`` on the way out, so every ``BaseException`` passes untouched
@@ -29,8 +33,8 @@ from typing import Any
 from django.dispatch import Signal
 
 from sigscope import _compat
+from sigscope.tracing import accel, record
 from sigscope.tracing import capture as cap
-from sigscope.tracing import record
 from sigscope.tracing.frames import hide_frames
 
 METHODS = ("send", "send_robust", "asend", "asend_robust")
@@ -203,6 +207,8 @@ def _without_sender(named: dict[str, Any]) -> dict[str, Any]:
 
 
 def _live_receivers_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
+    _timed = accel.compiled.timed if accel.enabled and accel.compiled else cap.timed
+
     def _live_receivers(self: Signal, sender: Any) -> Any:
         result = original(self, sender)
         send = _current.get()
@@ -226,7 +232,6 @@ def _live_receivers_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 _HAS_ASYNC = _compat.HAS_ASYNC_SIGNALS
-_timed = cap.timed
 
 
 def _wire(send: cap.Send, result: Any) -> Any:
@@ -276,21 +281,37 @@ def _patch_class(cls: type) -> None:
         if type(value) is not types.FunctionType:
             continue
         if name == LIVE:
-            _put(cls, name, value, _live_receivers_wrapper(value))
+            wrapper = _live_receivers_wrapper(value)
+            if cls is Signal and accel.enabled and accel.compiled is not None:
+                _name_like(wrapper, value)
+                wrapper = accel.compiled.LiveReceivers(value, wrapper)
+            _put(cls, name, value, wrapper)
         elif cls is Signal and name in METHODS:
             factory = _django_async if name.startswith("a") else _django_sync
-            _put(cls, name, value, factory(name, value))
+            _put(cls, name, value, _accelerated(name, value, factory(name, value)))
         elif cls is not Signal and name.startswith(("send", "asend")):
             is_async = bool(value.__code__.co_flags & 0x80)  # CO_COROUTINE
             factory = _foreign_async if is_async else _foreign_sync
             _put(cls, name, value, factory(name, value))
 
 
-def _put(cls: type, name: str, original: Any, installed: Any) -> None:
+def _accelerated(name: str, original: Any, method: Any) -> Any:
+    """``method``, or its C version (which calls ``method`` for unusual argument shapes)."""
+    if name in ("send", "send_robust") and accel.enabled and accel.compiled is not None:
+        _name_like(method, original)
+        return accel.compiled.SyncSend(name, original, method)
+    return method
+
+
+def _name_like(installed: Any, original: Any) -> None:
     installed.__name__ = original.__name__
     installed.__qualname__ = original.__qualname__
     installed.__doc__ = original.__doc__
     installed.__module__ = original.__module__
+
+
+def _put(cls: type, name: str, original: Any, installed: Any) -> None:
+    _name_like(installed, original)
     installed._sigscope_original = original
     _saved.append((cls, name, original, installed))
     setattr(cls, name, installed)
@@ -317,6 +338,8 @@ def _on_subclass(cls: type, **kwargs: Any) -> None:
 def install() -> None:
     """Patch ``Signal``, its subclasses (now and later) and ``Thread.start``."""
     with _lock:
+        fast = accel.enabled and accel.compiled is not None
+        record.kwargs_of = accel.compiled.kwargs if fast else record._kwargs  # type: ignore[union-attr]
         _patch_class(Signal)
         for cls in _subclasses(Signal):
             _patch_class(cls)
@@ -342,5 +365,21 @@ def uninstall() -> None:
             else:
                 setattr(cls, name, original)
         _saved.clear()
+        record.kwargs_of = record._kwargs
         if threading.Thread.start is _traced_thread_start:
             threading.Thread.start = _thread_start  # type: ignore[method-assign]
+
+
+if accel.compiled is not None:
+    from sigscope.tracing import names, values
+
+    accel.compiled.configure(
+        capture=cap,
+        record=record,
+        names=names,
+        values=values,
+        no_receivers=_compat.NO_RECEIVERS,
+        get_running_loop=cap._get_running_loop,
+        wire=_wire,
+        has_async=_HAS_ASYNC,
+    )

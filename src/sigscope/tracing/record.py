@@ -145,7 +145,7 @@ def _finish(send: cap.Send, signal: Any, sender: Any, named: dict[str, Any], res
         thread_names[ident] = threading.current_thread().name
     if len(tracers) == 1:
         tracer = tracers[0]
-        kwargs = _kwargs(named, *tracer._value_options) if named else ()
+        kwargs = kwargs_of(named, *tracer._value_options) if named else ()
         if tracer.listener is None and type(tracer)._record is _plain_record:
             tracer._buffer.append((send, kwargs))
             next(tracer._seen)
@@ -156,7 +156,7 @@ def _finish(send: cap.Send, signal: Any, sender: Any, named: dict[str, Any], res
     for tracer in tracers:
         options = tracer._value_options
         if options not in by_options:
-            by_options[options] = _kwargs(named, *options) if named else ()
+            by_options[options] = kwargs_of(named, *options) if named else ()
         tracer._record(send, by_options[options])
 
 
@@ -219,6 +219,10 @@ def _kwargs(named: dict[str, Any], redactor: Any, reprs: str) -> tuple[tuple[str
             for name, value in named.items()
         ]
     )
+
+
+#: :func:`_kwargs`, or its C transcription while the accelerator is on (set by patch.install).
+kwargs_of: Any = _kwargs
 
 
 def _value(value: Any, cls: type, hidden: Any, reprs: str) -> Any:

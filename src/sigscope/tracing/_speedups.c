@@ -1,0 +1,1534 @@
+/* sigscope.tracing._speedups: the hot path of a traced Django-loop send, in C.
+ *
+ * Optional: built at install time when a compiler is there (setup.py,
+ * ``optional=True``); without it, or with ``SIGSCOPE_PURE=1``, the pure-Python
+ * code in patch.py / capture.py / record.py runs instead.  Every function here
+ * is a transcription of a named Python function and must behave the same; the
+ * tests run the tracing suite on both paths.
+ *
+ * What lives here:
+ *   - Timed:    capture.timed(), as an iterator type (notes the clock as Django
+ *               fetches each receiver, and once at the end);
+ *   - SyncSend: patch._django_sync()'s ``method`` (the patched Signal.send /
+ *               send_robust), a method-descriptor callable (no Python frame,
+ *               so warnings stacklevels and recursion depth are Django's);
+ *   - kwargs(): record._kwargs()'s common case (no name hidden).
+ *
+ * The rules the Python code follows hold here too:
+ *   - exceptions from Django's loop (any BaseException) are never caught:
+ *     they are set aside while the send is recorded and restored, the
+ *     identical objects (type, value, traceback);
+ *   - recording errors that are ``Exception`` go to record.failed(); a
+ *     BaseException raised inside sigscope propagates (its __context__ is
+ *     the application's exception, as in a Python ``finally``);
+ *   - nothing of the application runs here beyond what the Python code runs
+ *     (Django's own lookups; type checks are exact, by pointer).
+ *
+ * Refcounts: every local marked "new" is owned and released on every path
+ * (the ``done:``/``fail:`` labels); "borrowed" ones are not.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stddef.h> /* offsetof */
+
+/* ------------------------------------------------------------------ clock */
+
+/* The clock of time.perf_counter_ns(), which the Python code uses elsewhere. */
+static inline long long
+clock_ns(void)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    PyTime_t now = 0;
+    (void)PyTime_PerfCounterRaw(&now); /* cannot fail once Python runs */
+    return (long long)now;
+#else
+    return (long long)_PyTime_GetPerfCounter();
+#endif
+}
+
+static int
+append_clock(PyObject *marks) /* marks: a list (borrowed); -1 on error */
+{
+    PyObject *stamp = PyLong_FromLongLong(clock_ns()); /* new */
+    if (stamp == NULL) {
+        return -1;
+    }
+    int failed = PyList_Append(marks, stamp);
+    Py_DECREF(stamp);
+    return failed;
+}
+
+static PyObject *
+clock_function(PyObject *module, PyObject *unused)
+{
+    return PyLong_FromLongLong(clock_ns());
+}
+
+/* ------------------------------------------------------- raised exceptions */
+
+/* One raised exception set aside, owned (NULL: none).  Python >= 3.12 keeps
+ * the traceback on the exception object; older ones pass a (type, value,
+ * traceback) triple, normalized here so ``value.__traceback__`` is set. */
+typedef struct {
+    PyObject *type, *value, *traceback; /* all new (or NULL) */
+} Raised;
+
+static void
+raised_fetch(Raised *saved) /* takes the pending exception */
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    saved->value = PyErr_GetRaisedException();
+    saved->type = saved->traceback = NULL;
+#else
+    PyErr_Fetch(&saved->type, &saved->value, &saved->traceback);
+    PyErr_NormalizeException(&saved->type, &saved->value, &saved->traceback);
+    if (saved->traceback != NULL && saved->value != NULL) {
+        PyException_SetTraceback(saved->value, saved->traceback);
+    }
+#endif
+}
+
+static void
+raised_restore(Raised *saved) /* gives the references back to the interpreter */
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyErr_SetRaisedException(saved->value);
+#else
+    PyErr_Restore(saved->type, saved->value, saved->traceback);
+#endif
+    saved->type = saved->value = saved->traceback = NULL;
+}
+
+static void
+raised_clear(Raised *saved)
+{
+    Py_CLEAR(saved->type);
+    Py_CLEAR(saved->value);
+    Py_CLEAR(saved->traceback);
+}
+
+/* sigscope's own BaseException ``own`` ends the send while the application's
+ * ``app`` (maybe none) was propagating: as in a Python ``finally``, ``own``
+ * propagates, with ``app`` as its __context__.  Both are consumed. */
+static void
+raised_replace(Raised *own, Raised *app)
+{
+    if (own->value != NULL && app->value != NULL && own->value != app->value) {
+        PyException_SetContext(own->value, Py_NewRef(app->value)); /* steals the new ref */
+    }
+    raised_clear(app);
+    raised_restore(own);
+}
+
+/* ---------------------------------------------------------- configuration */
+
+/* Set once by configure() (sigscope.tracing.accel); all strong references. */
+static PyObject *Send_type;     /* capture.Send */
+static PyObject *current_var;   /* capture.current (a ContextVar) */
+static PyObject *safe_capture;  /* capture.safe_capture */
+static PyObject *unwrap_pairs;  /* capture.unwrap_pairs */
+static PyObject *record_dict;   /* vars(sigscope.tracing.record): live globals */
+static PyObject *route_fn;      /* record.route */
+static PyObject *unheard_fn;    /* record.unheard */
+static PyObject *finish_fn;     /* record._finish */
+static PyObject *failed_fn;     /* record.failed */
+static PyObject *value_fn;      /* record._value */
+static PyObject *kwargs_fn;     /* record._kwargs (the cases decided in Python) */
+static PyObject *no_receivers;  /* django.dispatch.dispatcher.NO_RECEIVERS */
+static PyObject *limit_obj;     /* values.LIMIT */
+static Py_ssize_t limit = 200;
+static PyObject *one;           /* the int 1 */
+static PyObject *str_dict_type; /* values.StrDict */
+static Py_ssize_t items_limit = 8; /* values.ITEMS */
+static PyObject *names_dict;    /* vars(sigscope.tracing.names): the description caches */
+static PyObject *values_dict;   /* vars(sigscope.tracing.values): its caches */
+static PyObject *cap_text;      /* record.cap_text */
+static PyObject *next_id;       /* capture.next_id */
+static PyObject *capture_dict;  /* vars(sigscope.tracing.capture): task_calls, threads_marked */
+static PyObject *get_running_loop; /* asyncio._get_running_loop */
+
+/* Interned attribute and key names. */
+static PyObject *s_receivers, *s_cache, *s_data, *s_sender, *s_wired, *s_signal_id, *s_proxied,
+    *s_error, *s_async_calls, *s_tracers, *s_record_all, *s_lone_unheard, *s_catch_all,
+    *s_filtering, *s_enabled, *s_plans, *s_marks, *s_n, *s_infos, *s_results, *s_signal,
+    *s_end, *s_thread_id, *s_listener, *s_value_options, *s_buffer, *s_seen, *s_record,
+    *s_append, *s_by_ids, *s_signal_names, *s_sender_labels, *s_thread_names, *s_plain_record,
+    *s_ref, *s_full, *s_kinds, *s_models, *s_dict, *s_id, *s_parent, *s_method, *s_start,
+    *s_task_calls, *s_threads_marked;
+
+static int
+configured(void)
+{
+    if (Send_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "sigscope._speedups: configure() was not called");
+        return 0;
+    }
+    return 1;
+}
+
+/* record.<name> as it is now (borrowed; NULL with an error if missing). */
+static PyObject *
+record_global(PyObject *name)
+{
+    PyObject *found = PyDict_GetItemWithError(record_dict, name);
+    if (found == NULL && !PyErr_Occurred()) {
+        PyErr_SetObject(PyExc_AttributeError, name);
+    }
+    return found;
+}
+
+static int
+truth_of_global(PyObject *name) /* 1, 0, or -1 on error */
+{
+    PyObject *found = record_global(name);
+    return found == NULL ? -1 : PyObject_IsTrue(found);
+}
+
+static int
+truth_of_global_in(PyObject *globals, PyObject *name) /* the same, in another module */
+{
+    PyObject *found = PyDict_GetItemWithError(globals, name);
+    if (found == NULL && !PyErr_Occurred()) {
+        PyErr_SetObject(PyExc_AttributeError, name);
+    }
+    return found == NULL ? -1 : PyObject_IsTrue(found);
+}
+
+/* Attribute ``name`` of ``obj`` is true (1), false (0); -1 on error. */
+static int
+attr_true(PyObject *obj, PyObject *name)
+{
+    PyObject *found = PyObject_GetAttr(obj, name); /* new */
+    int truth = found == NULL ? -1 : PyObject_IsTrue(found);
+    Py_XDECREF(found);
+    return truth;
+}
+
+/* ------------------------------------------------------------------ Timed */
+
+/* capture.timed(receivers, marks): the receivers, noting the clock before each
+ * is handed out and once at the end.  Holds the iterator and the marks list. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *iterator; /* new; NULL once exhausted */
+    PyObject *marks;    /* new: the send's list of clock readings */
+} Timed;
+
+static void
+timed_dealloc(Timed *self)
+{
+    Py_XDECREF(self->iterator);
+    Py_XDECREF(self->marks);
+    PyObject_Free(self);
+}
+
+static PyObject *
+timed_next(Timed *self)
+{
+    if (self->iterator == NULL) {
+        return NULL; /* exhausted: StopIteration, nothing appended again */
+    }
+    PyObject *item = PyIter_Next(self->iterator); /* new */
+    if (item == NULL) {
+        Py_CLEAR(self->iterator); /* a generator is finished after an error too */
+        if (PyErr_Occurred()) {
+            return NULL;
+        }
+        (void)append_clock(self->marks); /* the end mark; NULL either way */
+        return NULL;
+    }
+    if (append_clock(self->marks) < 0) {
+        Py_DECREF(item);
+        return NULL;
+    }
+    return item;
+}
+
+static PyTypeObject Timed_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "sigscope.tracing._speedups.Timed",
+    .tp_basicsize = sizeof(Timed),
+    .tp_dealloc = (destructor)timed_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "capture.timed() in C.",
+    .tp_iter = PyObject_SelfIter,
+    .tp_iternext = (iternextfunc)timed_next,
+};
+
+static PyObject *
+make_timed(PyObject *receivers, PyObject *marks) /* new; marks: a list */
+{
+    PyObject *iterator = PyObject_GetIter(receivers); /* new */
+    if (iterator == NULL) {
+        return NULL;
+    }
+    Timed *self = PyObject_New(Timed, &Timed_Type);
+    if (self == NULL) {
+        Py_DECREF(iterator);
+        return NULL;
+    }
+    self->iterator = iterator;
+    self->marks = Py_NewRef(marks);
+    return (PyObject *)self;
+}
+
+static PyObject *
+timed_new(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyList_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "timed(receivers, marks: list)");
+        return NULL;
+    }
+    return make_timed(args[0], args[1]);
+}
+
+/* ------------------------------------------------------- no_receivers */
+
+/* _compat.no_receivers_cached(signal, sender), transcribed: Django already
+ * cached that ``sender`` has no receivers (1), or not (0); -1 on error. */
+static int
+no_receivers_cached(PyObject *cache, PyObject *sender)
+{
+    PyObject *found;
+    if (PyDict_CheckExact(cache)) {
+        if (PyDict_GET_SIZE(cache) == 0) {
+            return 0;
+        }
+        found = PyDict_GetItemWithError(cache, sender); /* borrowed */
+        if (found == NULL && PyErr_Occurred()) {
+            if (!PyErr_ExceptionMatches(PyExc_TypeError)) {
+                return -1;
+            }
+            PyErr_Clear();
+            return 0;
+        }
+        return found == no_receivers;
+    }
+    PyObject *data = PyObject_GetAttr(cache, s_data); /* new: a WeakKeyDictionary's dict */
+    if (data == NULL || !PyDict_CheckExact(data)) {
+        Py_XDECREF(data);
+        if (PyErr_Occurred()) {
+            if (!PyErr_ExceptionMatches(PyExc_AttributeError)) {
+                return -1;
+            }
+            PyErr_Clear();
+        }
+        return 0;
+    }
+    PyObject *key = PyWeakref_NewRef(sender, NULL); /* new */
+    if (key == NULL) {
+        Py_DECREF(data);
+        if (!PyErr_ExceptionMatches(PyExc_TypeError)) {
+            return -1;
+        }
+        PyErr_Clear();
+        return 0;
+    }
+    found = PyDict_GetItemWithError(data, key); /* borrowed */
+    Py_DECREF(key);
+    Py_DECREF(data);
+    if (found == NULL && PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_TypeError)) {
+            return -1;
+        }
+        PyErr_Clear();
+        return 0;
+    }
+    return found == no_receivers;
+}
+
+/* Django would return [] here: the signal has no receivers for ``sender``.
+ * 1 yes, 0 no, -1 error.  (patch._django_sync's first condition.) */
+static int
+nobody_listens(PyObject *signal, PyObject *sender)
+{
+    PyObject *receivers = PyObject_GetAttr(signal, s_receivers); /* new */
+    if (receivers == NULL) {
+        return -1;
+    }
+    int has = PyObject_IsTrue(receivers);
+    Py_DECREF(receivers);
+    if (has <= 0) {
+        return has < 0 ? -1 : 1;
+    }
+    PyObject *cache = PyObject_GetAttr(signal, s_cache); /* new */
+    if (cache == NULL) {
+        return -1;
+    }
+    int result = 0;
+    if (PyDict_CheckExact(cache) && PyDict_GET_SIZE(cache) == 0) {
+        result = 0; /* Django's `cache.get(sender)` on an empty dict: a miss */
+    } else {
+        result = no_receivers_cached(cache, sender);
+    }
+    Py_DECREF(cache);
+    return result;
+}
+
+/* Count the unheard send (record_all is off).  Returns Django's [] (new). */
+static PyObject *
+count_unheard(PyObject *signal, PyObject *sender)
+{
+    PyObject *counts = record_global(s_lone_unheard); /* borrowed */
+    if (counts == NULL) {
+        return NULL;
+    }
+    if (counts != Py_None && PyDict_CheckExact(counts)) {
+        PyObject *key = Py_BuildValue("(NN)", PyLong_FromVoidPtr(signal),
+                                      PyLong_FromVoidPtr(sender)); /* new */
+        if (key == NULL) {
+            return NULL;
+        }
+        PyObject *count = PyDict_GetItemWithError(counts, key); /* borrowed */
+        if (count != NULL) {
+            PyObject *one_more = PyNumber_Add(count, one); /* new */
+            int failed = one_more == NULL || PyDict_SetItem(counts, key, one_more) < 0;
+            Py_XDECREF(one_more);
+            Py_DECREF(key);
+            return failed ? NULL : PyList_New(0);
+        }
+        Py_DECREF(key);
+        if (PyErr_Occurred()) {
+            return NULL;
+        }
+    }
+    int any = truth_of_global(s_catch_all);
+    if (any == 0) {
+        any = truth_of_global(s_filtering);
+    }
+    if (any < 0) {
+        return NULL;
+    }
+    if (any) {
+        PyObject *done = PyObject_CallFunctionObjArgs(unheard_fn, signal, sender, NULL);
+        if (done == NULL) {
+            return NULL;
+        }
+        Py_DECREF(done);
+    }
+    return PyList_New(0);
+}
+
+/* --------------------------------------------------------------- SyncSend */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *name;     /* "send" / "send_robust" */
+    PyObject *original; /* Django's function */
+    PyObject *fallback; /* the pure-Python method: calls of another shape go there */
+    PyObject *dict;     /* __name__, __qualname__, __doc__, _sigscope_original, … */
+    vectorcallfunc vectorcall;
+} SyncSend;
+
+/* The keyword arguments Django's receivers get, as the dict ``named`` (new). */
+static PyObject *
+named_dict(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, Py_ssize_t skip)
+{
+    PyObject *named = PyDict_New();
+    Py_ssize_t count = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    for (Py_ssize_t i = 0; named != NULL && i < count; i++) {
+        if (i != skip && PyDict_SetItem(named, PyTuple_GET_ITEM(kwnames, i), args[nargs + i]) < 0) {
+            Py_CLEAR(named);
+        }
+    }
+    return named;
+}
+
+/* found (borrowed) is a send of ``signal`` begun by an outer method whose
+ * receivers are not fetched yet (patch._joins).  1, 0, -1 on error. */
+static int
+joins(PyObject *found, PyObject *signal)
+{
+    if (found == Py_None || (PyObject *)Py_TYPE(found) != Send_type) {
+        return 0;
+    }
+    PyObject *wired = PyObject_GetAttr(found, s_wired); /* new */
+    if (wired == NULL) {
+        return -1;
+    }
+    int is_wired = PyObject_IsTrue(wired);
+    Py_DECREF(wired);
+    if (is_wired != 0) {
+        return is_wired < 0 ? -1 : 0;
+    }
+    PyObject *signal_id = PyObject_GetAttr(found, s_signal_id); /* new */
+    if (signal_id == NULL) {
+        return -1;
+    }
+    int same = PyLong_CheckExact(signal_id) && PyLong_AsVoidPtr(signal_id) == (void *)signal;
+    Py_DECREF(signal_id);
+    return same;
+}
+
+static int fast_finish(PyObject *send, PyObject *signal, PyObject *sender, PyObject *named,
+                       PyObject *responses);
+
+/* After Django's loop: record the send (record.finish(), inline).  0, or -1
+ * with a BaseException pending that must propagate. */
+static int
+record_send(PyObject *send, PyObject *signal, PyObject *sender, PyObject *named,
+            PyObject *responses)
+{
+    int fast = fast_finish(send, signal, sender, named, responses);
+    PyObject *args[5] = {send, signal, sender, named, responses};
+    PyObject *done = fast < 0    ? NULL
+                     : fast == 1 ? Py_NewRef(Py_None)
+                                 : PyObject_Vectorcall(finish_fn, args, 5, NULL); /* new */
+    if (done != NULL) {
+        Py_DECREF(done);
+        /* record.release(), inline (Django's loop: never proxied here) */
+        if (PyObject_SetAttr(send, s_receivers, Py_None) < 0) {
+            return -1;
+        }
+        PyObject *empty = PyTuple_New(0); /* new */
+        int failed = empty == NULL || PyObject_SetAttr(send, s_tracers, empty) < 0;
+        Py_XDECREF(empty);
+        return failed ? -1 : 0;
+    }
+    if (!PyErr_ExceptionMatches(PyExc_Exception)) {
+        return -1; /* a BaseException inside sigscope: it propagates */
+    }
+    Raised error;
+    raised_fetch(&error);
+    PyObject *ok = PyObject_CallFunctionObjArgs(failed_fn, send, error.value, NULL);
+    Py_CLEAR(error.type);
+    Py_CLEAR(error.value);
+    Py_CLEAR(error.traceback);
+    if (ok == NULL) {
+        return -1;
+    }
+    Py_DECREF(ok);
+    return 0;
+}
+
+/* capture.Send(id(signal), name, tracers, found) (new).  The common case is
+ * built here (no parent: no send in progress, no async receiver calls, no
+ * marked threads, no running event loop); the class itself builds the rest. */
+static PyObject *
+new_send(PyObject *signal_id, PyObject *name, PyObject *tracers, PyObject *found)
+{
+    int quiet = found == Py_None;
+    if (quiet) {
+        int tasks = truth_of_global_in(capture_dict, s_task_calls);
+        int threads = tasks == 0 ? truth_of_global_in(capture_dict, s_threads_marked) : tasks;
+        if (threads < 0) {
+            return NULL;
+        }
+        quiet = threads == 0;
+    }
+    PyObject *loop = quiet ? PyObject_CallNoArgs(get_running_loop) : NULL; /* new */
+    if (quiet && loop == NULL) {
+        return NULL;
+    }
+    if (loop != Py_None) { /* a parent, a task, or a loop: Send.__init__ finds them */
+        Py_XDECREF(loop);
+        PyObject *init[4] = {signal_id, name, tracers, found};
+        return PyObject_Vectorcall(Send_type, init, 4, NULL);
+    }
+    Py_DECREF(loop);
+    PyObject *empty = PyTuple_New(0); /* new */
+    PyObject *send = empty == NULL ? NULL : PyBaseObject_Type.tp_new((PyTypeObject *)Send_type,
+                                                                      empty, NULL); /* new */
+    Py_XDECREF(empty);
+    PyObject *id = send == NULL ? NULL : PyObject_CallNoArgs(next_id); /* new */
+    PyObject *marks = id == NULL ? NULL : PyList_New(0);               /* new */
+    PyObject *start = marks == NULL ? NULL : PyLong_FromLongLong(clock_ns());
+    int failed = start == NULL || PyObject_SetAttr(send, s_id, id) < 0 ||
+                 PyObject_SetAttr(send, s_parent, Py_None) < 0 ||
+                 PyObject_SetAttr(send, s_signal_id, signal_id) < 0 ||
+                 PyObject_SetAttr(send, s_method, name) < 0 ||
+                 PyObject_SetAttr(send, s_tracers, tracers) < 0 ||
+                 PyObject_SetAttr(send, s_marks, marks) < 0 ||
+                 PyObject_SetAttr(send, s_start, start) < 0;
+    Py_XDECREF(id);
+    Py_XDECREF(marks);
+    Py_XDECREF(start);
+    if (failed) {
+        Py_CLEAR(send);
+    }
+    return send;
+}
+
+/* Call Django's method inside a new traced send.  patch._django_sync's body
+ * from ``send = _Send(...)`` on.  Returns the responses (new) or NULL. */
+static PyObject *
+traced_call(SyncSend *self, PyObject *const *args, size_t nargsf, PyObject *kwnames,
+            PyObject *tracers, PyObject *found, PyObject *sender, Py_ssize_t sender_at)
+{
+    PyObject *signal = args[0];
+    PyObject *signal_id = PyLong_FromVoidPtr(signal); /* new */
+    if (signal_id == NULL) {
+        return NULL;
+    }
+    PyObject *send = new_send(signal_id, self->name, tracers, found); /* new */
+    Py_DECREF(signal_id);
+    if (send == NULL) {
+        return NULL;
+    }
+    PyObject *token = PyContextVar_Set(current_var, send); /* new */
+    if (token == NULL) {
+        Py_DECREF(send);
+        return NULL;
+    }
+    PyObject *responses = PyObject_Vectorcall(self->original, args, nargsf, kwnames); /* new */
+    Raised app = {NULL, NULL, NULL}; /* the application's exception, set aside */
+    Raised own = {NULL, NULL, NULL}; /* sigscope's own BaseException, if any */
+    if (responses == NULL) {
+        raised_fetch(&app);
+        PyObject *captured = PyObject_CallOneArg(safe_capture, app.value); /* new */
+        if (captured == NULL || PyObject_SetAttr(send, s_error, captured) < 0) {
+            raised_fetch(&own);
+        }
+        Py_XDECREF(captured);
+    }
+    if (PyContextVar_Reset(current_var, token) < 0) {
+        if (PyErr_ExceptionMatches(PyExc_ValueError) || own.value != NULL) {
+            PyErr_Clear(); /* reset from another context: best effort, as in Python */
+        } else {
+            raised_fetch(&own);
+        }
+    }
+    Py_DECREF(token);
+    if (own.value == NULL) { /* record.finish(), inline */
+        PyObject *named = named_dict(args, PyVectorcall_NARGS(nargsf), kwnames, sender_at);
+        if (named == NULL ||
+            record_send(send, signal, sender, named, responses ? responses : Py_None) < 0) {
+            raised_fetch(&own);
+        }
+        Py_XDECREF(named);
+    }
+    if (own.value != NULL) { /* sigscope's own BaseException (or MemoryError) wins */
+        raised_replace(&own, &app);
+        Py_XDECREF(responses);
+        Py_DECREF(send);
+        return NULL;
+    }
+    if (responses == NULL) {
+        Py_DECREF(send);
+        raised_restore(&app); /* the application's exception, the identical objects */
+        return NULL;
+    }
+    PyObject *async_calls = PyObject_GetAttr(send, s_async_calls); /* new */
+    Py_DECREF(send);
+    int some = async_calls == NULL ? -1 : PyObject_IsTrue(async_calls);
+    Py_XDECREF(async_calls);
+    if (some != 0) {
+        PyObject *unwrapped = some < 0 ? NULL : PyObject_CallOneArg(unwrap_pairs, responses);
+        Py_DECREF(responses);
+        return unwrapped;
+    }
+    return responses;
+}
+
+/* Where the sender is: 2 positional arguments (-1), or (self, sender=...)
+ * (its index in kwnames).  -2: another shape, left to the Python method. */
+static Py_ssize_t
+find_sender(Py_ssize_t nargs, PyObject *kwnames, PyObject *const *args, PyObject **sender)
+{
+    Py_ssize_t count = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    Py_ssize_t at = -2;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (PyTuple_GET_ITEM(kwnames, i) == s_sender) { /* kwnames are interned */
+            at = i;
+        }
+    }
+    if (nargs == 2 && at == -2) {
+        *sender = args[1];
+        return -1;
+    }
+    if (nargs == 1 && at >= 0) {
+        *sender = args[1 + at];
+        return at;
+    }
+    return -2;
+}
+
+static PyObject *
+syncsend_call(SyncSend *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    PyObject *sender = NULL;
+    Py_ssize_t sender_at = nargs >= 1 ? find_sender(nargs, kwnames, args, &sender) : -2;
+    if (sender_at == -2 || !configured()) { /* an unusual call: the Python method's errors */
+        return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
+    }
+    PyObject *signal = args[0];
+    int nobody = nobody_listens(signal, sender);
+    if (nobody < 0) {
+        return NULL;
+    }
+    if (nobody) {
+        int all = truth_of_global(s_record_all);
+        if (all < 0) {
+            return NULL;
+        }
+        if (!all) {
+            return count_unheard(signal, sender);
+        }
+    }
+    int filters = truth_of_global(s_filtering);
+    if (filters < 0) {
+        return NULL;
+    }
+    PyObject *tracers = filters ? PyObject_CallFunctionObjArgs(route_fn, signal, sender, NULL)
+                                : Py_XNewRef(record_global(s_catch_all)); /* new */
+    if (tracers == NULL) {
+        return NULL;
+    }
+    int some = PyObject_IsTrue(tracers);
+    PyObject *found = NULL;
+    if (some > 0 && PyContextVar_Get(current_var, Py_None, &found) < 0) {
+        some = -1;
+    }
+    int join = some > 0 ? joins(found, signal) : 0;
+    PyObject *result = NULL;
+    if (some < 0 || join < 0) {
+        result = NULL;
+    } else if (!some) {
+        result = PyObject_Vectorcall(self->original, args, nargsf, kwnames);
+    } else if (join) { /* a subclass's send delegating to Django's loop */
+        if (PyObject_SetAttr(found, s_proxied, Py_False) == 0) {
+            result = PyObject_Vectorcall(self->original, args, nargsf, kwnames);
+        }
+    } else {
+        result = traced_call(self, args, nargsf, kwnames, tracers, found, sender, sender_at);
+    }
+    Py_XDECREF(found);
+    Py_DECREF(tracers);
+    return result;
+}
+
+static PyObject *
+syncsend_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    return syncsend_call((SyncSend *)self, args, nargsf, kwnames);
+}
+
+static PyObject *
+syncsend_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PyObject *name, *original, *fallback;
+    if (!PyArg_ParseTuple(args, "UOO:SyncSend", &name, &original, &fallback)) {
+        return NULL;
+    }
+    SyncSend *self = (SyncSend *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->name = Py_NewRef(name);
+    self->original = Py_NewRef(original);
+    self->fallback = Py_NewRef(fallback);
+    self->dict = NULL;
+    self->vectorcall = syncsend_vectorcall;
+    return (PyObject *)self;
+}
+
+/* Bound like a function: Signal.send -> itself, signal.send -> a method. */
+static PyObject *
+syncsend_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+    if (obj == NULL || obj == Py_None) {
+        return Py_NewRef(self);
+    }
+    return PyMethod_New(self, obj);
+}
+
+static int
+syncsend_traverse(SyncSend *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->original);
+    Py_VISIT(self->fallback);
+    Py_VISIT(self->dict);
+    return 0;
+}
+
+static int
+syncsend_clear(SyncSend *self)
+{
+    Py_CLEAR(self->original);
+    Py_CLEAR(self->fallback);
+    Py_CLEAR(self->dict);
+    return 0;
+}
+
+static void
+syncsend_dealloc(SyncSend *self)
+{
+    PyObject_GC_UnTrack(self);
+    syncsend_clear(self);
+    Py_CLEAR(self->name);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyTypeObject SyncSend_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "sigscope.tracing._speedups.SyncSend",
+    .tp_basicsize = sizeof(SyncSend),
+    .tp_dealloc = (destructor)syncsend_dealloc,
+    .tp_vectorcall_offset = offsetof(SyncSend, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL |
+                Py_TPFLAGS_METHOD_DESCRIPTOR,
+    .tp_doc = "patch._django_sync()'s method in C: SyncSend(name, original, fallback).",
+    .tp_traverse = (traverseproc)syncsend_traverse,
+    .tp_clear = (inquiry)syncsend_clear,
+    .tp_descr_get = syncsend_get,
+    .tp_dictoffset = offsetof(SyncSend, dict),
+    .tp_getattro = PyObject_GenericGetAttr,
+    .tp_setattro = PyObject_GenericSetAttr,
+    .tp_new = syncsend_new,
+};
+
+
+/* ---------------------------------------------------------- LiveReceivers */
+
+/* patch._live_receivers_wrapper()'s ``_live_receivers`` in C, the same layout
+ * as SyncSend (``name`` unused).  Django's send/send_robust fetch the
+ * receivers through it: for the send in progress it hands back the sync
+ * receivers timed (the common case here; the others go to patch._wire). */
+static PyObject *wire_fn;   /* patch._wire */
+static int has_async = 1;   /* patch._HAS_ASYNC: _live_receivers returns (sync, async) */
+static PyObject *s_live;    /* "_live_receivers" */
+
+/* The send in progress that this fetch belongs to, new (or NULL: none;
+ * NULL with an error: an error). */
+static PyObject *
+fetching_send(PyObject *self, PyObject *signal)
+{
+    PyObject *send = NULL;
+    if (PyContextVar_Get(current_var, Py_None, &send) < 0) {
+        return NULL;
+    }
+    int ours = (PyObject *)Py_TYPE(send) == Send_type;
+    if (ours) {
+        PyObject *signal_id = PyObject_GetAttr(send, s_signal_id); /* new */
+        ours = signal_id != NULL && PyLong_CheckExact(signal_id) &&
+               PyLong_AsVoidPtr(signal_id) == (void *)signal;
+        Py_XDECREF(signal_id);
+    }
+    if (ours) { /* not e.g. has_listeners() inside a receiver */
+        int wired = attr_true(send, s_wired);
+        ours = wired == 0 || (wired == 1 && attr_true(send, s_proxied) == 1);
+    }
+    if (ours) { /* a subclass's override calling super(): it is the outermost */
+        PyObject *outer = PyObject_GetAttr((PyObject *)Py_TYPE(signal), s_live); /* new */
+        ours = outer == self;
+        Py_XDECREF(outer);
+    }
+    if (!ours) {
+        Py_CLEAR(send);
+    }
+    return send;
+}
+
+/* The common case inline: send.wired = True, .receivers = sync, .n = len(sync);
+ * returns (timed(sync, send.marks), asynchronous) (new). */
+static PyObject *
+wire_sync(PyObject *send, PyObject *sync, PyObject *asynchronous)
+{
+    Py_ssize_t n = PyObject_Size(sync);
+    PyObject *count = n < 0 ? NULL : PyLong_FromSsize_t(n); /* new */
+    PyObject *marks = count == NULL ? NULL : PyObject_GetAttr(send, s_marks); /* new */
+    PyObject *timed = NULL;
+    if (marks != NULL && PyList_CheckExact(marks) &&
+        PyObject_SetAttr(send, s_wired, Py_True) == 0 &&
+        PyObject_SetAttr(send, s_receivers, sync) == 0 &&
+        PyObject_SetAttr(send, s_n, count) == 0) {
+        timed = make_timed(sync, marks); /* new */
+    }
+    Py_XDECREF(count);
+    Py_XDECREF(marks);
+    PyObject *pair = timed == NULL ? NULL : PyTuple_Pack(2, timed, asynchronous);
+    Py_XDECREF(timed);
+    return pair;
+}
+
+static PyObject *
+live_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    SyncSend *self = (SyncSend *)callable;
+    if (PyVectorcall_NARGS(nargsf) != 2 || kwnames != NULL || !configured() || wire_fn == NULL) {
+        return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
+    }
+    PyObject *result = PyObject_Vectorcall(self->original, args, nargsf, NULL); /* new */
+    PyObject *send = result == NULL ? NULL : fetching_send(callable, args[0]);  /* new */
+    if (send == NULL) {
+        if (PyErr_Occurred()) {
+            Py_CLEAR(result);
+        }
+        return result;
+    }
+    int proxied = attr_true(send, s_proxied);
+    PyObject *method = PyObject_GetAttr(send, s_method); /* new */
+    int common = proxied == 0 && method != NULL && PyUnicode_Check(method) &&
+                 PyUnicode_READ_CHAR(method, 0) != 'a' && has_async &&
+                 PyTuple_CheckExact(result) && PyTuple_GET_SIZE(result) == 2;
+    Py_XDECREF(method);
+    int asynchronous = common ? PyObject_IsTrue(PyTuple_GET_ITEM(result, 1)) : 1;
+    PyObject *out = NULL;
+    if (PyErr_Occurred() || asynchronous < 0) {
+        out = NULL;
+    } else if (asynchronous) {
+        out = PyObject_CallFunctionObjArgs(wire_fn, send, result, NULL);
+    } else {
+        out = wire_sync(send, PyTuple_GET_ITEM(result, 0), PyTuple_GET_ITEM(result, 1));
+    }
+    Py_DECREF(send);
+    Py_DECREF(result);
+    return out;
+}
+
+static PyObject *
+live_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PyObject *original, *fallback;
+    if (!PyArg_ParseTuple(args, "OO:LiveReceivers", &original, &fallback)) {
+        return NULL;
+    }
+    SyncSend *self = (SyncSend *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->name = Py_NewRef(s_live);
+    self->original = Py_NewRef(original);
+    self->fallback = Py_NewRef(fallback);
+    self->dict = NULL;
+    self->vectorcall = live_vectorcall;
+    return (PyObject *)self;
+}
+
+static PyTypeObject Live_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "sigscope.tracing._speedups.LiveReceivers",
+    .tp_basicsize = sizeof(SyncSend),
+    .tp_dealloc = (destructor)syncsend_dealloc,
+    .tp_vectorcall_offset = offsetof(SyncSend, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL |
+                Py_TPFLAGS_METHOD_DESCRIPTOR,
+    .tp_doc = "patch._live_receivers_wrapper()'s function in C: LiveReceivers(original, fallback).",
+    .tp_traverse = (traverseproc)syncsend_traverse,
+    .tp_clear = (inquiry)syncsend_clear,
+    .tp_descr_get = syncsend_get,
+    .tp_dictoffset = offsetof(SyncSend, dict),
+    .tp_getattro = PyObject_GenericGetAttr,
+    .tp_setattro = PyObject_GenericSetAttr,
+    .tp_new = live_new,
+};
+
+/* ---------------------------------------------------------------- kwargs */
+
+/* ``module.<name>`` (borrowed; NULL with an error if missing). */
+static PyObject *
+global_in(PyObject *globals, PyObject *name)
+{
+    PyObject *found = PyDict_GetItemWithError(globals, name);
+    if (found == NULL && !PyErr_Occurred()) {
+        PyErr_SetObject(PyExc_AttributeError, name);
+    }
+    return found;
+}
+
+/* ``cache.get(id(key))`` of a dict cache keyed by id (borrowed or NULL; NULL
+ * with an error only on a real error). */
+static PyObject *
+by_id(PyObject *cache, PyObject *key)
+{
+    PyObject *address = PyLong_FromVoidPtr(key); /* new */
+    if (address == NULL) {
+        return NULL;
+    }
+    PyObject *found = PyDict_CheckExact(cache) ? PyDict_GetItemWithError(cache, address) : NULL;
+    Py_DECREF(address);
+    return found;
+}
+
+/* ``ref() is expected`` for a weak reference ``ref`` (1, 0, -1 on error). */
+static int
+refers_to(PyObject *ref, PyObject *expected)
+{
+    PyObject *alive = PyObject_CallNoArgs(ref); /* new: a weakref's call runs no user code */
+    if (alive == NULL) {
+        return -1;
+    }
+    int same = alive == expected;
+    Py_DECREF(alive);
+    return same;
+}
+
+/* values._model_text() for an instance of a model class values.describe() has
+ * already cached, with an int pk and a short label: the text (new).  NULL
+ * without an error: not that case (the Python code decides); with one: a
+ * BaseException to propagate. */
+static PyObject *
+model_text(PyObject *value, PyObject *reprs)
+{
+    if (!PyUnicode_CheckExact(reprs) || PyUnicode_Compare(reprs, s_full) == 0) {
+        return NULL; /* reprs="full": full_repr(), in Python */
+    }
+    PyObject *models = global_in(values_dict, s_models); /* borrowed */
+    PyObject *cached = models == NULL ? NULL : by_id(models, (PyObject *)Py_TYPE(value));
+    if (cached == NULL || !PyTuple_CheckExact(cached) || PyTuple_GET_SIZE(cached) != 3) {
+        return NULL;
+    }
+    PyObject *label = PyTuple_GET_ITEM(cached, 1), *attname = PyTuple_GET_ITEM(cached, 2);
+    if (!PyUnicode_CheckExact(label) || !PyUnicode_CheckExact(attname) ||
+        refers_to(PyTuple_GET_ITEM(cached, 0), (PyObject *)Py_TYPE(value)) != 1) {
+        return NULL;
+    }
+    /* object.__getattribute__(value, "__dict__"), as values._instance_dict() */
+    PyObject *state = PyObject_GenericGetAttr(value, s_dict); /* new */
+    if (state == NULL || !PyDict_CheckExact(state)) {
+        Py_XDECREF(state);
+        return NULL;
+    }
+    PyObject *pk = PyDict_GetItemWithError(state, attname); /* borrowed; a str key */
+    PyObject *text = NULL;
+    if (pk != NULL && PyLong_CheckExact(pk)) {
+        text = PyUnicode_FromFormat("<%U pk=%R>", label, pk); /* an int's repr: no user code */
+        if (text != NULL && PyUnicode_GET_LENGTH(text) > limit) {
+            Py_CLEAR(text); /* values._clip(): in Python */
+        }
+    }
+    Py_DECREF(state);
+    return text;
+}
+
+/* values.str_dict(value, hidden) for a dict whose first ITEMS items are all
+ * str to str (a WSGI environ): values.StrDict(first items, len, hidden), new.
+ * NULL without an error: another dict (the Python code describes it). */
+static PyObject *
+str_dict(PyObject *value, PyObject *hidden, PyObject *reprs)
+{
+    if (!PyUnicode_CheckExact(reprs) || PyUnicode_Compare(reprs, s_full) == 0 ||
+        PyDict_GET_SIZE(value) == 0 || str_dict_type == NULL) {
+        return NULL;
+    }
+    PyObject *items = PyDict_New(); /* new */
+    Py_ssize_t pos = 0, taken = 0;
+    PyObject *key, *item; /* borrowed */
+    while (items != NULL && taken < items_limit && PyDict_Next(value, &pos, &key, &item)) {
+        if (!PyUnicode_CheckExact(key) || !PyUnicode_CheckExact(item)) {
+            Py_CLEAR(items); /* not all str: no error set */
+        } else if (PyDict_SetItem(items, key, item) < 0) { /* exact str keys: no user hash */
+            Py_CLEAR(items);
+        }
+        taken++;
+    }
+    PyObject *length = items == NULL ? NULL : PyLong_FromSsize_t(PyDict_GET_SIZE(value));
+    PyObject *kept = NULL;
+    if (length != NULL) {
+        PyObject *call[3] = {items, length, hidden};
+        kept = PyObject_Vectorcall(str_dict_type, call, 3, NULL);
+    }
+    Py_XDECREF(items);
+    Py_XDECREF(length);
+    return kept;
+}
+
+/* record._value(value, type(value), hidden, reprs) (new). */
+static PyObject *
+value_of(PyObject *value, PyObject *hidden, PyObject *reprs)
+{
+    if (PyDict_CheckExact(value)) {
+        PyObject *kept = str_dict(value, hidden, reprs);
+        if (kept != NULL || PyErr_Occurred()) {
+            return kept;
+        }
+    }
+    PyObject *text = model_text(value, reprs); /* new */
+    if (text != NULL) {
+        PyObject *kept = PyObject_CallOneArg(cap_text, text);
+        Py_DECREF(text);
+        return kept;
+    }
+    if (PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_Exception)) {
+            return NULL;
+        }
+        PyErr_Clear(); /* the Python code meets the same case and handles it */
+    }
+    PyObject *call[4] = {value, (PyObject *)Py_TYPE(value), hidden, reprs};
+    return PyObject_Vectorcall(value_fn, call, 4, NULL);
+}
+
+/* An atom (record.atom): None, bool, int, or a str of at most LIMIT chars. */
+static inline int
+is_atom(PyObject *value)
+{
+    PyTypeObject *cls = Py_TYPE(value);
+    return value == Py_None || cls == &PyBool_Type || cls == &PyLong_Type ||
+           (cls == &PyUnicode_Type && PyUnicode_GET_LENGTH(value) <= limit);
+}
+
+/* record._kwargs(named, redactor, reprs): the tuple of (name, value) pairs
+ * (new).  The common case (no name hidden) is done here; when a name may be
+ * hidden, or the redactor has no plan yet for these names, record._kwargs
+ * itself decides. */
+static PyObject *
+kwargs_of(PyObject *named, PyObject *redactor, PyObject *reprs)
+{
+    PyObject *hidden = Py_None;
+    PyObject *enabled = PyObject_GetAttr(redactor, s_enabled); /* new */
+    int on = enabled == NULL ? -1 : PyObject_IsTrue(enabled);
+    Py_XDECREF(enabled);
+    if (on < 0) {
+        return NULL;
+    }
+    if (on) {
+        PyObject *plans = PyObject_GetAttr(redactor, s_plans); /* new */
+        if (plans == NULL) {
+            return NULL;
+        }
+        PyObject *names = PyDict_Keys(named); /* new: tuple(named), as a list first */
+        PyObject *key = names == NULL ? NULL : PyList_AsTuple(names); /* new */
+        Py_XDECREF(names);
+        PyObject *plan = NULL; /* borrowed */
+        if (key != NULL && PyDict_CheckExact(plans)) {
+            plan = PyDict_GetItemWithError(plans, key);
+        }
+        Py_XDECREF(key);
+        Py_DECREF(plans);
+        if (plan == NULL || plan != Py_False) { /* unknown or hiding: Python decides */
+            PyObject *call[3] = {named, redactor, reprs};
+            return PyErr_Occurred() ? NULL : PyObject_Vectorcall(kwargs_fn, call, 3, NULL);
+        }
+        hidden = redactor;
+    }
+    PyObject *out = PyTuple_New(PyDict_GET_SIZE(named)); /* new */
+    Py_ssize_t pos = 0, index = 0;
+    PyObject *name, *value; /* borrowed */
+    while (out != NULL && PyDict_Next(named, &pos, &name, &value)) {
+        PyObject *shown; /* new */
+        shown = is_atom(value) ? Py_NewRef(value) : value_of(value, hidden, reprs);
+        PyObject *pair = shown == NULL ? NULL : PyTuple_Pack(2, name, shown); /* new */
+        Py_XDECREF(shown);
+        if (pair == NULL) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyTuple_SET_ITEM(out, index++, pair); /* steals pair */
+    }
+    return out;
+}
+
+static PyObject *
+kwargs_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyDict_CheckExact(args[0]) || !configured()) {
+        PyErr_SetString(PyExc_TypeError, "kwargs(named: dict, redactor, reprs)");
+        return NULL;
+    }
+    return kwargs_of(args[0], args[1], args[2]);
+}
+
+
+/* ----------------------------------------------------------------- finish */
+
+
+/* How names.infos_of() keys one receiver in a sequence: ``id(receiver)``, or
+ * ``(id(m.__self__), id(m.__func__))`` for a bound method (a new object per
+ * send, so never cached under its own id), new. */
+static PyObject *
+receiver_key(PyObject *receiver)
+{
+    if (Py_TYPE(receiver) != &PyMethod_Type) {
+        return PyLong_FromVoidPtr(receiver);
+    }
+    return Py_BuildValue("(NN)", PyLong_FromVoidPtr(PyMethod_GET_SELF(receiver)),
+                         PyLong_FromVoidPtr(PyMethod_GET_FUNCTION(receiver)));
+}
+
+/* The cached descriptions of the receivers Django called (record._finish's
+ * ``_by_ids`` lookup, names.infos_of()'s for bound methods, when all ran),
+ * borrowed; NULL without an error: not cached, or not all ran (the Python
+ * code decides). */
+static PyObject *
+cached_infos(PyObject *send)
+{
+    PyObject *marks = PyObject_GetAttr(send, s_marks);         /* new */
+    PyObject *n_obj = PyObject_GetAttr(send, s_n);             /* new */
+    PyObject *receivers = PyObject_GetAttr(send, s_receivers); /* new */
+    PyObject *found = NULL;
+    if (marks && n_obj && receivers && PyList_CheckExact(marks) && PyLong_CheckExact(n_obj) &&
+        PyList_CheckExact(receivers)) {
+        Py_ssize_t n = PyLong_AsSsize_t(n_obj), seen = PyList_GET_SIZE(marks);
+        Py_ssize_t called = seen > n ? seen - 1 : seen;
+        PyObject *key = NULL;
+        if (called > 0 && called == n && PyList_GET_SIZE(receivers) == n) {
+            key = PyTuple_New(n); /* new */
+        }
+        for (Py_ssize_t i = 0; key != NULL && i < n; i++) {
+            PyObject *address = receiver_key(PyList_GET_ITEM(receivers, i)); /* new */
+            if (address == NULL) {
+                Py_CLEAR(key);
+                break;
+            }
+            PyTuple_SET_ITEM(key, i, address); /* steals */
+        }
+        PyObject *by_ids = key == NULL ? NULL : global_in(names_dict, s_by_ids);
+        if (by_ids != NULL && PyDict_CheckExact(by_ids)) {
+            found = PyDict_GetItemWithError(by_ids, key); /* a tuple of ints: no user code */
+        }
+        Py_XDECREF(key);
+        if (found != NULL && (!PyTuple_CheckExact(found) || PyTuple_GET_SIZE(found) == 0)) {
+            found = NULL;
+        }
+    }
+    Py_XDECREF(marks);
+    Py_XDECREF(n_obj);
+    Py_XDECREF(receivers);
+    return found;
+}
+
+/* Every receiver returned None (the responses are Django's (receiver, response)
+ * pairs): 1; 0 otherwise (the Python code describes the results). */
+static int
+all_none(PyObject *responses)
+{
+    if (!PyList_CheckExact(responses)) {
+        return 1; /* not a list: the results stay None (as in Python) */
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(responses); i++) {
+        PyObject *pair = PyList_GET_ITEM(responses, i);
+        if (!PyTuple_CheckExact(pair) || PyTuple_GET_SIZE(pair) != 2 ||
+            PyTuple_GET_ITEM(pair, 1) != Py_None) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The signal's cached name holder, the sender's cached label, the thread id
+ * (record._finish's cache hits), all new; 0 when one is not cached. */
+static int
+cached_names(PyObject *signal, PyObject *sender, PyObject **holder, PyObject **label,
+             PyObject **thread)
+{
+    *holder = *label = *thread = NULL;
+    PyObject *names = global_in(names_dict, s_signal_names); /* borrowed */
+    PyObject *found = names == NULL ? NULL : by_id(names, signal);
+    PyObject *ref = found == NULL ? NULL : PyObject_GetAttr(found, s_ref); /* new */
+    int alive = ref == NULL ? -1 : refers_to(ref, signal);
+    Py_XDECREF(ref);
+    if (alive != 1) {
+        return 0;
+    }
+    if (sender == Py_None) {
+        *label = Py_NewRef(Py_None);
+    } else {
+        PyObject *labels = global_in(names_dict, s_sender_labels);
+        PyObject *cached = labels == NULL ? NULL : by_id(labels, sender);
+        if (cached == NULL || !PyTuple_CheckExact(cached) || PyTuple_GET_SIZE(cached) != 2 ||
+            refers_to(PyTuple_GET_ITEM(cached, 0), sender) != 1) {
+            return 0;
+        }
+        *label = Py_NewRef(PyTuple_GET_ITEM(cached, 1));
+    }
+    PyObject *threads = global_in(record_dict, s_thread_names);
+    *thread = PyLong_FromUnsignedLong(PyThread_get_thread_ident()); /* threading.get_ident() */
+    if (threads == NULL || *thread == NULL || !PyDict_CheckExact(threads) ||
+        PyDict_Contains(threads, *thread) != 1) {
+        Py_CLEAR(*label);
+        Py_CLEAR(*thread);
+        return 0;
+    }
+    *holder = Py_NewRef(found);
+    return 1;
+}
+
+/* The send's only tracer, if it keeps events in its plain ring buffer
+ * (``listener is None`` and ``Tracer._record`` not overridden): new, or NULL. */
+static PyObject *
+plain_tracer(PyObject *send)
+{
+    PyObject *tracers = PyObject_GetAttr(send, s_tracers); /* new */
+    PyObject *tracer = NULL;
+    if (tracers != NULL && PyTuple_CheckExact(tracers) && PyTuple_GET_SIZE(tracers) == 1) {
+        tracer = Py_NewRef(PyTuple_GET_ITEM(tracers, 0));
+    }
+    Py_XDECREF(tracers);
+    if (tracer == NULL) {
+        return NULL;
+    }
+    PyObject *listener = PyObject_GetAttr(tracer, s_listener);                /* new */
+    PyObject *method = PyObject_GetAttr((PyObject *)Py_TYPE(tracer), s_record); /* new */
+    PyObject *plain = global_in(record_dict, s_plain_record);                 /* borrowed */
+    int ok = listener == Py_None && method != NULL && method == plain;
+    Py_XDECREF(listener);
+    Py_XDECREF(method);
+    if (!ok) {
+        Py_CLEAR(tracer);
+    }
+    return tracer;
+}
+
+/* tracer._buffer.append((send, kwargs)); next(tracer._seen) (record._finish). */
+static int
+buffer_event(PyObject *tracer, PyObject *send, PyObject *named)
+{
+    PyObject *options = PyObject_GetAttr(tracer, s_value_options); /* new */
+    if (options == NULL || !PyTuple_CheckExact(options) || PyTuple_GET_SIZE(options) != 2) {
+        Py_XDECREF(options);
+        return PyErr_Occurred() ? -1 : (PyErr_SetString(PyExc_TypeError, "_value_options"), -1);
+    }
+    PyObject *kwargs = PyDict_GET_SIZE(named) == 0
+                           ? PyTuple_New(0)
+                           : kwargs_of(named, PyTuple_GET_ITEM(options, 0),
+                                       PyTuple_GET_ITEM(options, 1)); /* new */
+    Py_DECREF(options);
+    PyObject *event = kwargs == NULL ? NULL : PyTuple_Pack(2, send, kwargs); /* new */
+    Py_XDECREF(kwargs);
+    PyObject *buffer = event == NULL ? NULL : PyObject_GetAttr(tracer, s_buffer); /* new */
+    PyObject *done = buffer == NULL ? NULL : PyObject_CallMethodOneArg(buffer, s_append, event);
+    Py_XDECREF(event);
+    Py_XDECREF(buffer);
+    if (done == NULL) {
+        return -1;
+    }
+    Py_DECREF(done);
+    PyObject *seen = PyObject_GetAttr(tracer, s_seen); /* new: an itertools.count */
+    PyObject *count = seen == NULL ? NULL : PyIter_Next(seen);
+    Py_XDECREF(seen);
+    if (count == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    Py_DECREF(count);
+    return 0;
+}
+
+static int
+set_fields(PyObject *send, PyObject *infos, PyObject *holder, PyObject *label, PyObject *thread)
+{
+    PyObject *end = PyLong_FromLongLong(clock_ns()); /* new */
+    int failed = end == NULL || PyObject_SetAttr(send, s_end, end) < 0 ||
+                 PyObject_SetAttr(send, s_infos, infos) < 0 ||
+                 PyObject_SetAttr(send, s_results, Py_None) < 0 ||
+                 PyObject_SetAttr(send, s_signal, holder) < 0 ||
+                 PyObject_SetAttr(send, s_sender, label) < 0 ||
+                 PyObject_SetAttr(send, s_thread_id, thread) < 0;
+    Py_XDECREF(end);
+    return failed ? -1 : 0;
+}
+
+/* record._finish(send, ...) for the common send: Django's loop, every receiver
+ * ran and returned None, all of it cached, one plain tracer.  1 done, 0 not
+ * that case (nothing changed: the Python _finish runs), -1 on error. */
+static int
+fast_finish(PyObject *send, PyObject *signal, PyObject *sender, PyObject *named,
+            PyObject *responses)
+{
+    int proxied = attr_true(send, s_proxied), wired = attr_true(send, s_wired);
+    int asynchronous = attr_true(send, s_async_calls);
+    PyObject *error = PyObject_GetAttr(send, s_error); /* new */
+    int plain = error == Py_None && proxied == 0 && wired == 1 && asynchronous == 0;
+    Py_XDECREF(error);
+    if (!plain) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    PyObject *infos = cached_infos(send); /* borrowed */
+    if (infos == NULL || !all_none(responses)) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    Py_INCREF(infos); /* the names looked up next may drop a cache entry */
+    PyObject *holder, *label, *thread; /* new, on success */
+    PyObject *tracer = NULL;
+    int result = 0;
+    if (cached_names(signal, sender, &holder, &label, &thread)) {
+        tracer = plain_tracer(send); /* new */
+        if (tracer != NULL) {
+            result = set_fields(send, infos, holder, label, thread) < 0 ||
+                             buffer_event(tracer, send, named) < 0
+                         ? -1
+                         : 1;
+        }
+        Py_DECREF(holder);
+        Py_DECREF(label);
+        Py_DECREF(thread);
+    }
+    Py_XDECREF(tracer);
+    Py_DECREF(infos);
+    return PyErr_Occurred() ? -1 : result;
+}
+
+static PyObject *
+finish_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5 || !PyDict_CheckExact(args[3]) || !configured()) {
+        PyErr_SetString(PyExc_TypeError, "finish(send, signal, sender, named: dict, responses)");
+        return NULL;
+    }
+    int done = fast_finish(args[0], args[1], args[2], args[3], args[4]);
+    if (done < 0) {
+        return NULL;
+    }
+    if (done == 0) {
+        return PyObject_Vectorcall(finish_fn, args, 5, NULL);
+    }
+    Py_RETURN_NONE;
+}
+
+/* ----------------------------------------------------------------- module */
+
+static PyObject *
+configure(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    static char *names[] = {"capture", "record", "names", "values", "no_receivers",
+                            "get_running_loop", "wire", "has_async", NULL};
+    PyObject *capture_module, *record, *names_module, *values_module, *nothing, *loop, *wire;
+    int asynchronous;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "$OOOOOOOp:configure", names, &capture_module,
+                                     &record, &names_module, &values_module, &nothing, &loop,
+                                     &wire, &asynchronous)) {
+        return NULL;
+    }
+    PyObject *cap = PyModule_GetDict(capture_module); /* borrowed */
+    PyObject *names_globals = PyModule_GetDict(names_module);
+    PyObject *values_globals = PyModule_GetDict(values_module);
+    if (cap == NULL || names_globals == NULL || values_globals == NULL) {
+        return NULL;
+    }
+    PyObject *send = PyDict_GetItemString(cap, "Send");
+    PyObject *current = PyDict_GetItemString(cap, "current");
+    PyObject *capture = PyDict_GetItemString(cap, "safe_capture");
+    PyObject *unwrap = PyDict_GetItemString(cap, "unwrap_pairs");
+    PyObject *ids = PyDict_GetItemString(cap, "next_id");
+    PyObject *globals = PyModule_GetDict(record); /* borrowed */
+    if (globals == NULL) {
+        return NULL;
+    }
+    PyObject *route = PyDict_GetItemString(globals, "route");
+    PyObject *unheard = PyDict_GetItemString(globals, "unheard");
+    PyObject *finish = PyDict_GetItemString(globals, "_finish");
+    PyObject *failed = PyDict_GetItemString(globals, "failed");
+    PyObject *value = PyDict_GetItemString(globals, "_value");
+    PyObject *pure_kwargs = PyDict_GetItemString(globals, "_kwargs");
+    PyObject *lim = PyDict_GetItemString(globals, "LIMIT");
+    PyObject *text = PyDict_GetItemString(globals, "cap_text");
+    if (!send || !current || !capture || !unwrap || !ids || !text || !route || !unheard || !finish || !failed || !value || !pure_kwargs || !lim || !PyLong_Check(lim)) {
+        PyErr_SetString(PyExc_RuntimeError, "sigscope._speedups: record lacks a function");
+        return NULL;
+    }
+    Py_XSETREF(Send_type, Py_NewRef(send));
+    Py_XSETREF(current_var, Py_NewRef(current));
+    Py_XSETREF(safe_capture, Py_NewRef(capture));
+    Py_XSETREF(unwrap_pairs, Py_NewRef(unwrap));
+    Py_XSETREF(record_dict, Py_NewRef(globals));
+    Py_XSETREF(route_fn, Py_NewRef(route));
+    Py_XSETREF(unheard_fn, Py_NewRef(unheard));
+    Py_XSETREF(finish_fn, Py_NewRef(finish));
+    Py_XSETREF(failed_fn, Py_NewRef(failed));
+    Py_XSETREF(value_fn, Py_NewRef(value));
+    Py_XSETREF(kwargs_fn, Py_NewRef(pure_kwargs));
+    Py_XSETREF(no_receivers, Py_NewRef(nothing));
+    Py_XSETREF(limit_obj, Py_NewRef(lim));
+    Py_XSETREF(cap_text, Py_NewRef(text));
+    Py_XSETREF(next_id, Py_NewRef(ids));
+    Py_XSETREF(capture_dict, Py_NewRef(cap));
+    Py_XSETREF(names_dict, Py_NewRef(names_globals));
+    Py_XSETREF(values_dict, Py_NewRef(values_globals));
+    Py_XSETREF(get_running_loop, Py_NewRef(loop));
+    PyObject *strdict = PyDict_GetItemString(values_globals, "StrDict");
+    PyObject *items = PyDict_GetItemString(values_globals, "ITEMS");
+    if (strdict == NULL || items == NULL || !PyLong_Check(items)) {
+        PyErr_SetString(PyExc_RuntimeError, "sigscope._speedups: values lacks StrDict/ITEMS");
+        return NULL;
+    }
+    Py_XSETREF(str_dict_type, Py_NewRef(strdict));
+    items_limit = PyLong_AsSsize_t(items);
+    Py_XSETREF(wire_fn, Py_NewRef(wire));
+    has_async = asynchronous;
+    limit = PyLong_AsSsize_t(lim);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
+     "configure(*, capture, record, names, values, no_receivers, get_running_loop, wire, "
+     "has_async)"},
+    {"timed", (PyCFunction)(void (*)(void))timed_new, METH_FASTCALL,
+     "timed(receivers, marks): capture.timed() in C."},
+    {"kwargs", (PyCFunction)(void (*)(void))kwargs_function, METH_FASTCALL,
+     "kwargs(named, redactor, reprs): record._kwargs() in C."},
+    {"finish", (PyCFunction)(void (*)(void))finish_function, METH_FASTCALL,
+     "finish(send, signal, sender, named, responses): record._finish() in C (its common case)."},
+    {"clock", clock_function, METH_NOARGS, "time.perf_counter_ns(), the clock used here."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "_speedups", "The hot path of a traced send, in C.", -1, methods,
+};
+
+static int
+intern_names(void)
+{
+#define INTERN(var, text)                                                                         \
+    if ((var = PyUnicode_InternFromString(text)) == NULL) return -1;
+    INTERN(s_receivers, "receivers");
+    INTERN(s_cache, "sender_receivers_cache");
+    INTERN(s_data, "data");
+    INTERN(s_sender, "sender");
+    INTERN(s_wired, "wired");
+    INTERN(s_signal_id, "signal_id");
+    INTERN(s_proxied, "proxied");
+    INTERN(s_error, "error");
+    INTERN(s_async_calls, "async_calls");
+    INTERN(s_tracers, "tracers");
+    INTERN(s_record_all, "record_all");
+    INTERN(s_lone_unheard, "lone_unheard");
+    INTERN(s_catch_all, "catch_all");
+    INTERN(s_filtering, "filtering");
+    INTERN(s_enabled, "enabled");
+    INTERN(s_plans, "plans");
+    INTERN(s_live, "_live_receivers");
+    INTERN(s_marks, "marks");
+    INTERN(s_n, "n");
+    INTERN(s_infos, "infos");
+    INTERN(s_results, "results");
+    INTERN(s_signal, "signal");
+    INTERN(s_end, "end");
+    INTERN(s_thread_id, "thread_id");
+    INTERN(s_listener, "listener");
+    INTERN(s_value_options, "_value_options");
+    INTERN(s_buffer, "_buffer");
+    INTERN(s_seen, "_seen");
+    INTERN(s_record, "_record");
+    INTERN(s_append, "append");
+    INTERN(s_by_ids, "_by_ids");
+    INTERN(s_signal_names, "_signal_names");
+    INTERN(s_sender_labels, "_sender_labels");
+    INTERN(s_thread_names, "thread_names");
+    INTERN(s_plain_record, "_plain_record");
+    INTERN(s_ref, "ref");
+    INTERN(s_full, "full");
+    INTERN(s_kinds, "_KINDS");
+    INTERN(s_models, "_models");
+    INTERN(s_dict, "__dict__");
+    INTERN(s_id, "id");
+    INTERN(s_parent, "parent");
+    INTERN(s_method, "method");
+    INTERN(s_start, "start");
+    INTERN(s_task_calls, "task_calls");
+    INTERN(s_threads_marked, "threads_marked");
+#undef INTERN
+    return 0;
+}
+
+PyMODINIT_FUNC
+PyInit__speedups(void)
+{
+    one = PyLong_FromLong(1);
+    if (one == NULL || intern_names() < 0 || PyType_Ready(&Timed_Type) < 0 || PyType_Ready(&SyncSend_Type) < 0 ||
+        PyType_Ready(&Live_Type) < 0) {
+        return NULL;
+    }
+    PyObject *module = PyModule_Create(&module_def);
+    if (module == NULL) {
+        return NULL;
+    }
+    if (PyModule_AddObjectRef(module, "SyncSend", (PyObject *)&SyncSend_Type) < 0 ||
+        PyModule_AddObjectRef(module, "Timed", (PyObject *)&Timed_Type) < 0 ||
+        PyModule_AddObjectRef(module, "LiveReceivers", (PyObject *)&Live_Type) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}
