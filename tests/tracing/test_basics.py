@@ -19,7 +19,7 @@ from django.test import override_settings
 import sigscope
 from sigscope import _compat
 from sigscope.tracing import Tracer, active_tracers
-from sigscope.tracing.result import iter_jsonl
+from sigscope.tracing.jsonl import iter_jsonl
 
 HAS_ASYNC = _compat.HAS_ASYNC_SIGNALS
 needs_async = pytest.mark.skipif(not HAS_ASYNC, reason="Django 4.2 has no async signals")

@@ -20,7 +20,7 @@ import sigscope
 import sigscope.demo
 from sigscope.records import UnheardSends
 from sigscope.tracing import active_tracers, current_call
-from sigscope.tracing.result import iter_jsonl
+from sigscope.tracing.jsonl import iter_jsonl
 
 signal = Signal()
 other = Signal()

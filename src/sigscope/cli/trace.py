@@ -150,8 +150,8 @@ def _report(tracer: Any, options: argparse.Namespace, out: TextIO) -> None:
             trace.to_jsonl(handle)
         written.append(path)
     if options.html:
-        from sigscope.tracing.result import render_html
         from sigscope.views.html import page
+        from sigscope.views.trace_html import render_html
 
         with open(options.html, "w", encoding="utf-8") as handle:
             handle.write(page("sigscope trace", render_html(trace, limit=options.limit)))

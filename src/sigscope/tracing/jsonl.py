@@ -13,6 +13,7 @@ the ring buffer), and keeps which run it came from in ``SendEvent.process``
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -25,9 +26,21 @@ from sigscope.records import (
     ReceiverCall,
     SendEvent,
     UnheardSends,
+    to_plain,
 )
 
-__all__ = ["Recorded", "read_runs", "send_event", "traced_files"]
+__all__ = [
+    "JSONL_SCHEMA",
+    "Recorded",
+    "event_dict",
+    "iter_jsonl",
+    "read_runs",
+    "send_event",
+    "traced_files",
+]
+
+#: The version written in every JSON Lines header (keys are only ever added).
+JSONL_SCHEMA = 1
 
 PathLike = str | os.PathLike[str]
 
@@ -127,8 +140,6 @@ def read_runs(path: PathLike) -> Iterator[tuple[dict[str, Any], list[dict[str, A
     """Each run in a file written by ``Trace.to_jsonl`` (one per header line): header, lines."""
     import json
 
-    from sigscope.tracing.result import JSONL_SCHEMA
-
     header: dict[str, Any] | None = None
     lines: list[dict[str, Any]] = []
     with open(path, encoding="utf-8") as handle:
@@ -218,3 +229,30 @@ def _others(runs: list[Any], remap: Any) -> dict[str, Any]:
         "bypassed": bypassed,
         "on_commit": on_commit,
     }
+
+
+def event_dict(e: SendEvent) -> dict[str, Any]:
+    data = to_plain(e)
+    del data["signal_id"]  # an address: meaningless outside this process
+    data["kwargs"] = dict(e.kwargs)
+    data["parent"] = list(e.parent) if e.parent else None
+    for call in data["calls"]:
+        info = call["receiver"]
+        call["receiver"] = (
+            f"{info['module']}.{info['qualname']}" if info["module"] else info["qualname"]
+        )
+        call["file"], call["line"], call["kind"] = info["file"], info["line"], info["kind"]
+    return {"type": "send", **data}
+
+
+def iter_jsonl(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """Read back what :meth:`Trace.to_jsonl` wrote (checks the schema version)."""
+    for number, line in enumerate(lines):
+        if not line.strip():
+            continue
+        record = json.loads(line)
+        if number == 0:
+            if record.get("type") != "header" or record.get("schema") != JSONL_SCHEMA:
+                raise ValueError(f"not a sigscope trace (schema {JSONL_SCHEMA}): {line[:80]!r}")
+            continue
+        yield record

@@ -270,7 +270,7 @@ def draw_timeline(events: Iterable[SendEvent], *, limit: int = 60) -> Figure:
     """
     from matplotlib.figure import Figure
 
-    from sigscope.tracing.result import format_duration, nest
+    from sigscope.tracing.lines import format_duration, nest
 
     events = list(events)
     roots, kids = nest(events)

@@ -58,7 +58,7 @@ class TraceView(anywidget.AnyWidget):
     selection = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, trace: Trace) -> None:
-        from sigscope.tracing.result import summary_line
+        from sigscope.tracing.lines import summary_line
 
         self.trace = trace
         events = trace.events
