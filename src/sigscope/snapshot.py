@@ -32,9 +32,10 @@ from sigscope.records import (
     SignalInfo,
 )
 from sigscope.registry import SenderIndex, find_signals, read_signal
-from sigscope.registry.collect import add_live_facts, read_pending
+from sigscope.registry.collect import mark_kept_alive, read_pending
 from sigscope.registry.declared import project_roots, scan_project
 from sigscope.registry.declared_match import match_declared
+from sigscope.registry.live import LiveFacts
 from sigscope.registry.models import read_apps, read_models
 from sigscope.registry.site_match import attach_sites
 from sigscope.registry.sites import scan_sites
@@ -267,14 +268,17 @@ def _snapshot(*, scan_source: bool, app_registry: Any, include_builtin: bool) ->
         senders.prime(entries)
     senders.resolve(heap=heap)
     del heap  # it holds every object: gone before anything counts referrers
+    debug = bool(settings.DEBUG) if settings.configured else False
+    facts = LiveFacts(debug=debug)
     memo: Memo = {}  # each function described once, for this snapshot only
     for signal, name, aliases, entries in found:
-        info, receivers = read_signal(signal, name, aliases, senders, entries, memo=memo)
+        info, receivers = read_signal(
+            signal, name, aliases, senders, entries, memo=memo, facts=facts
+        )
         signals.append(info)
         live_lists.append(receivers)
     del found, memo  # before the DEBUG check: the memo would count as a referrer
-    debug = bool(settings.DEBUG) if settings.configured else False
-    signals = add_live_facts(signals, live_lists, debug=debug)
+    signals = mark_kept_alive(signals, live_lists, facts)
     del live_lists
     pending = read_pending(registry, {s.obj_id: s.name for s in signals})
     declared: tuple[DeclaredReceiver, ...] = ()

@@ -11,14 +11,17 @@ from __future__ import annotations
 import gc
 import re
 import sys
+import types
 from itertools import compress
 from typing import Any
 
 from django.dispatch import Signal
 
 from sigscope import _compat
+from sigscope._fastinit import positional_factory
 from sigscope.describe import Memo, describe_callable, describe_dead
-from sigscope.records import ReceiverInfo, SenderInfo, SignalInfo
+from sigscope.records import ReceiverInfo, SignalInfo
+from sigscope.registry.live import LiveFacts
 from sigscope.registry.senders import SenderIndex, describe_sender, module_dicts, sender_label
 from sigscope.safe import safe_repr, type_name
 
@@ -153,19 +156,22 @@ def read_signal(
     entries: list[_compat.RawEntry] | None = None,
     *,
     memo: Memo | None = None,
+    facts: LiveFacts | None = None,
 ) -> tuple[SignalInfo, list[Any]]:
     """One signal's record, and each registration's live receiver (or ``None``) in order.
 
     Pass ``entries`` (already read, and their sender ids already looked up in
     ``senders``) to resolve every sender in one pass over live objects first;
-    ``memo`` (one dict for a whole snapshot) describes each function once.
+    ``memo`` (one dict for a whole snapshot) describes each function once;
+    ``facts`` marks reloaded (stale) receivers and notes DEBUG's candidates.
     """
     memo = {} if memo is None else memo
     records: list[ReceiverInfo] = []
     live: list[Any] = []
     for entry in _compat.raw_entries(signal) if entries is None else entries:
-        receiver = entry.resolve()
-        records.append(_registration(name, entry, receiver, senders, memo))
+        weak = entry.weak
+        receiver = entry.ref() if weak else entry.ref
+        records.append(_registration(name, entry, weak, receiver, senders, memo, facts))
         live.append(receiver)
     info = SignalInfo(
         name=name,
@@ -179,28 +185,43 @@ def read_signal(
     return info, live
 
 
+#: ``ReceiverInfo(signal, index, receiver, sender, dispatch_uid, weak, is_async, dead,
+#: lookup_key, debug_kept_alive, stale, connected_at, declared_as)``, all positional.
+_new_receiver = positional_factory(ReceiverInfo)
+
+
 def _registration(
-    name: str, entry: _compat.RawEntry, receiver: Any, senders: SenderIndex, memo: Memo
+    name: str,
+    entry: _compat.RawEntry,
+    weak: bool,
+    receiver: Any,
+    senders: SenderIndex,
+    memo: Memo,
+    facts: LiveFacts | None,
 ) -> ReceiverInfo:
-    dead = entry.weak and receiver is None
+    dead = weak and receiver is None
     if dead:
         identity = describe_dead(_compat.dead_method_function(entry.ref))
     else:
         identity = describe_callable(receiver, memo=memo)
-    sender = _sender(entry, senders)
+    sender = senders.final(entry)
     if sender.kind == "dead":
         dead = True
-    uid = _dispatch_uid(entry, receiver)
-    return ReceiverInfo(
-        signal=name,
-        index=entry.position,
-        receiver=identity,
-        sender=sender,
-        dispatch_uid=uid,
-        weak=entry.weak,
-        is_async=bool(entry.is_async) if entry.is_async is not None else identity.is_async,
-        dead=dead,
-        lookup_key=_key_repr(entry.receiver_key, entry.sender_id),
+    stale = facts is not None and receiver is not None and facts.stale(receiver, weak=weak)
+    return _new_receiver(
+        name,
+        entry.position,
+        identity,
+        sender,
+        _dispatch_uid(entry, receiver),
+        weak,
+        bool(entry.is_async) if entry.is_async is not None else identity.is_async,
+        dead,
+        _key_repr(entry.receiver_key, entry.sender_id),
+        False,
+        stale,
+        None,
+        None,
     )
 
 
@@ -214,17 +235,25 @@ def _key_repr(receiver_key: Any, sender_id: int) -> str:
     return f"({key or safe_repr(receiver_key, 100)}, {sender_id})"
 
 
-def _sender(entry: _compat.RawEntry, senders: SenderIndex) -> SenderInfo:
-    return senders.final(entry)
-
-
 def _dispatch_uid(entry: _compat.RawEntry, receiver: Any) -> str | None:
     key = entry.receiver_key
+    if type(key) is str:
+        return key  # never equal to an id: a dispatch_uid
     if receiver is not None:
-        if key == _compat.make_id(receiver):
+        if key == _own_id(receiver):
             return None
     elif isinstance(key, int) or (
         isinstance(key, tuple) and len(key) == 2 and all(isinstance(k, int) for k in key)
     ):
         return None  # a dead receiver keyed by its id
     return key if isinstance(key, str) else safe_repr(key, 120)
+
+
+def _own_id(receiver: Any) -> Any:
+    """``_compat.make_id(receiver)``, read directly for plain functions and bound methods."""
+    cls = type(receiver)
+    if cls is types.MethodType:
+        return (id(receiver.__self__), id(receiver.__func__))
+    if cls is types.FunctionType and not receiver.__dict__:  # no ``__func__`` attribute
+        return id(receiver)
+    return _compat.make_id(receiver)

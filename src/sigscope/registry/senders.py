@@ -230,9 +230,9 @@ class SenderIndex:
     def final(self, entry: _compat.RawEntry) -> SenderInfo:
         sender_id = entry.sender_id
         if sender_id == _compat.NONE_ID:
-            return SenderInfo("any", None, sender_id)
-        known, sender = entry.resolve_sender()
-        if known and sender is None:
+            return _ANY
+        sender_ref = entry.sender_ref  # Django 6.0+: a dead sender is known to be dead
+        if sender_ref is not None and sender_ref() is None:
             return SenderInfo("dead", "<garbage-collected sender>", sender_id)
         found = self._by_id.get(sender_id)
         if found is None:
@@ -241,3 +241,7 @@ class SenderIndex:
             label = f"<unknown sender #{len(self._unknown) + 1}>"
             found = self._unknown[sender_id] = SenderInfo("unknown", label, sender_id)
         return found
+
+
+#: ``sender=None``: one record shared by every such registration (records are frozen).
+_ANY = SenderInfo("any", None, _compat.NONE_ID)
