@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 
 from sigscope.analysis import SEVERITY_ORDER
+from sigscope.graph.bulk import add_edges, add_nodes
 from sigscope.graph.sites import add_send_sites, send_sites_for_model
 from sigscope.records import CallableInfo, ReceiverInfo, SenderInfo
 
@@ -100,9 +101,7 @@ def build_graph(snap: Snapshot) -> nx.MultiDiGraph:
     builder = _Builder(_finding_index(snap), snap.app_of)
     for signal in snap.signals:
         builder.signal(signal.name, signal.class_name, signal.is_builtin)
-        for reg in signal.receivers:
-            sender = ANY if reg.sender.is_any else f"sender:{reg.sender.label}"
-            builder.registration(signal.name, sender, reg.sender.kind, reg, pending=False)
+        builder.registrations(signal.name, signal.receivers)
     for p in snap.pending:
         reg = ReceiverInfo(
             p.signal,
@@ -132,7 +131,7 @@ class _Builder:
         self.ids = _ReceiverIds()
         self.nodes: dict[str, dict[str, Any]] = {}
         self.edges: list[tuple[str, str, str, dict[str, Any]]] = []
-        self.sends: Counter[tuple[str, str]] = Counter()
+        self.sends: dict[tuple[str, str], int] = {}
         self.senders: dict[str, str] = {}  # sender node id -> the edges' ``sender``
         self.apps: dict[str | None, str] = {}
 
@@ -148,6 +147,16 @@ class _Builder:
             },
         )
 
+    def registrations(self, signal: str, regs: Iterable[ReceiverInfo]) -> None:
+        """:meth:`registration` for each of one live signal's registrations."""
+        node_of: dict[int, str] = {}  # id(SenderInfo) -> sender node; records are shared
+        for reg in regs:
+            sender = node_of.get(id(reg.sender))
+            if sender is None:
+                info = reg.sender
+                sender = node_of[id(info)] = ANY if info.is_any else f"sender:{info.label}"
+            self.registration(signal, sender, reg.sender.kind, reg, pending=False)
+
     def registration(
         self, signal: str, sender: str, kind: str, reg: ReceiverInfo, *, pending: bool
     ) -> None:
@@ -161,13 +170,13 @@ class _Builder:
             label = reg.sender.label or "any sender"
             self.nodes[sender] = {"type": "sender", "kind": kind, "label": label}
             shown = self.senders[sender] = sender.split(":", 1)[1]
-        self.sends[(sender, sid)] += 1
-        order = "pending" if pending else reg.index
+        pair = (sender, sid)
+        self.sends[pair] = self.sends.get(pair, 0) + 1
         self.edges.append(
             (
                 sid,
                 rid,
-                f"{signal}#{order}",
+                f"{signal}#{'pending' if pending else reg.index}",
                 {
                     "relation": "calls",
                     "sender": shown,
@@ -193,12 +202,13 @@ class _Builder:
 
     def graph(self, **attrs: Any) -> nx.MultiDiGraph:
         graph = nx.MultiDiGraph(**attrs)
-        graph.add_nodes_from(self.nodes.items())
-        # add_edge(**attrs) rather than add_edges_from: the latter builds a view per edge
-        for (sender, sid), n in self.sends.items():
-            graph.add_edge(sender, sid, key="sends", relation="sends", registrations=n)
-        for u, v, key, attrs in self.edges:
-            graph.add_edge(u, v, key=key, **attrs)
+        add_nodes(graph, self.nodes.items())
+        sends = (
+            (sender, sid, "sends", {"relation": "sends", "registrations": n})
+            for (sender, sid), n in self.sends.items()
+        )
+        add_edges(graph, sends)
+        add_edges(graph, self.edges)
         return graph
 
 
