@@ -60,12 +60,12 @@ class _ReceiverIds:
     """Stable node ids: ``receiver:<name>``, then ``#2``, ``#3`` for other objects of one name."""
 
     def __init__(self) -> None:
-        self._ids: dict[tuple[str, Any], str] = {}
+        self._ids: dict[tuple[Any, ...], str] = {}
         self._per_name: Counter[str] = Counter()
 
     def __call__(self, info: CallableInfo, name: str | None = None) -> str:
         name = info.name if name is None else name
-        identity = (name, (info.self_id, info.func_id) if info.func_id else id(info))
+        identity = (name, info.self_id, info.func_id) if info.func_id else (name, id(info))
         found = self._ids.get(identity)
         if found is None:
             self._per_name[name] += 1
@@ -114,7 +114,7 @@ def build_graph(snap: Snapshot) -> nx.MultiDiGraph:
             dead=False,
         )
         builder.signal(p.signal, "", p.signal.startswith("django."))
-        builder.registration(p.signal, f"pending:{p.model}", "pending", reg, pending=True)
+        builder.registrations(p.signal, (reg,), pending=True)
     graph = builder.graph(django_version=snap.django_version)
     add_send_sites(graph, snap)
     return graph
@@ -147,51 +147,54 @@ class _Builder:
             },
         )
 
-    def registrations(self, signal: str, regs: Iterable[ReceiverInfo]) -> None:
-        """:meth:`registration` for each of one live signal's registrations."""
-        node_of: dict[int, str] = {}  # id(SenderInfo) -> sender node; records are shared
-        for reg in regs:
-            sender = node_of.get(id(reg.sender))
-            if sender is None:
-                info = reg.sender
-                sender = node_of[id(info)] = ANY if info.is_any else f"sender:{info.label}"
-            self.registration(signal, sender, reg.sender.kind, reg, pending=False)
-
-    def registration(
-        self, signal: str, sender: str, kind: str, reg: ReceiverInfo, *, pending: bool
+    def registrations(
+        self, signal: str, regs: Iterable[ReceiverInfo], *, pending: bool = False
     ) -> None:
-        info = reg.receiver
-        name = info.name
-        sid, rid = f"signal:{signal}", self.ids(info, name)
-        if rid not in self.nodes:
-            self.nodes[rid] = _receiver_attrs(info, self._app(info.module))
+        """One edge per registration of ``signal`` (pending ones: from ``pending:<model>``),
+        and the receiver and sender nodes they need."""
+        sid = f"signal:{signal}"
+        prefix = "pending" if pending else "sender"
+        nodes, sends, edges = self.nodes, self.sends, self.edges
+        findings, node_id = self.findings, self.ids
+        node_of: dict[int, tuple[str, str]] = {}  # id(SenderInfo) -> (node, shown)
+        for reg in regs:
+            info = reg.receiver
+            name = info.name
+            rid = node_id(info, name)
+            if rid not in nodes:
+                nodes[rid] = _receiver_attrs(info, self._app(info.module))
+            sender_info = reg.sender
+            found = node_of.get(id(sender_info))
+            if found is None:
+                found = node_of[id(sender_info)] = self._sender(sender_info, prefix)
+            sender, shown = found
+            pair = (sender, sid)
+            sends[pair] = sends.get(pair, 0) + 1
+            order = reg.index
+            data = {
+                "relation": "calls",
+                "sender": shown,
+                "order": order,
+                "dispatch_uid": reg.dispatch_uid or "",
+                "weak": reg.weak,
+                "is_async": reg.is_async,
+                "dead": reg.dead,
+                "pending": pending,
+                "stale": reg.stale,
+                "debug_kept_alive": reg.debug_kept_alive,
+                "finding": findings.get((reg.signal, name), "") if findings else "",
+            }
+            edges.append((sid, rid, f"{signal}#{'pending' if pending else order}", data))
+
+    def _sender(self, info: SenderInfo, prefix: str) -> tuple[str, str]:
+        """The sender's node id (added on first use) and the edges' ``sender`` text."""
+        sender = ANY if info.is_any else f"{prefix}:{info.label}"
         shown = self.senders.get(sender)
         if shown is None:
-            label = reg.sender.label or "any sender"
-            self.nodes[sender] = {"type": "sender", "kind": kind, "label": label}
+            label = info.label or "any sender"
+            self.nodes[sender] = {"type": "sender", "kind": info.kind, "label": label}
             shown = self.senders[sender] = sender.split(":", 1)[1]
-        pair = (sender, sid)
-        self.sends[pair] = self.sends.get(pair, 0) + 1
-        self.edges.append(
-            (
-                sid,
-                rid,
-                f"{signal}#{'pending' if pending else reg.index}",
-                {
-                    "relation": "calls",
-                    "sender": shown,
-                    "order": reg.index,
-                    "dispatch_uid": reg.dispatch_uid or "",
-                    "weak": reg.weak,
-                    "is_async": reg.is_async,
-                    "dead": reg.dead,
-                    "pending": pending,
-                    "stale": reg.stale,
-                    "debug_kept_alive": reg.debug_kept_alive,
-                    "finding": self.findings.get((reg.signal, name), ""),
-                },
-            )
-        )
+        return sender, shown
 
     def _app(self, module: str | None) -> str:
         """``app_of``, once per module (thousands of receivers share a few modules)."""
