@@ -139,19 +139,23 @@ def bound_names(wanted: Iterable[int], *, prefer: Iterable[str] = ()) -> dict[in
     packages when any are given: ``1`` is bound all over the standard library.
     """
     want = set(wanted)
-    if not want:
-        return {}
     packages = tuple(prefer)
+    found = _bindings_of(want) if want else {}
+    return {key: best for key, names in found.items() if (best := _best(names, packages))}
+
+
+def _bindings_of(want: set[int]) -> dict[int, list[tuple[str, Any]]]:
+    """Every ``(dotted name, object)`` binding of the objects whose ids are in ``want``."""
     found: dict[int, list[tuple[str, Any]]] = {}
     for module_name, namespace in module_dicts():
         for attr, value in list(namespace.items()):
             if id(value) in want:
                 found.setdefault(id(value), []).append((f"{module_name}.{attr}", value))
-            elif type(value) is type or (
+            if type(value) is type or (
                 issubclass(type(value), type) and not issubclass(type(value), types.ModuleType)
             ):
                 _class_attrs(value, module_name, want, found)
-    return {key: best for key, names in found.items() if (best := _best(names, packages))}
+    return found
 
 
 def _class_attrs(cls: Any, module_name: str, want: set[int], found: dict) -> None:
@@ -207,19 +211,30 @@ class SenderIndex:
                 self._wanted.add(entry.sender_id)
 
     def resolve(self, *, heap: list[Any] | None = None) -> None:
-        """One pass over live objects (ids only, Django < 6), one over module namespaces.
+        """One pass over module namespaces, and over live objects (ids only, Django < 6)
+        only for senders no module or class binds.
 
         ``heap``: a ``gc.get_objects()`` list the caller already took, else one is read.
         """
         missing = self._wanted - self._objects.keys()
-        if missing:
+        nameable = {k for k, o in self._objects.items() if not issubclass(type(o), type)}
+        bindings = _bindings_of(missing | nameable) if missing or nameable else {}
+        for key in missing & bindings.keys():
+            value = bindings[key][0][1]
+            if gc.is_tracked(value):  # the heap holds it: found there as well
+                self._objects[key] = value
+        unbound = missing - bindings.keys()
+        if unbound:
             objects = gc.get_objects() if heap is None else heap
-            for obj in compress(objects, map(missing.__contains__, map(id, objects))):
+            for obj in compress(objects, map(unbound.__contains__, map(id, objects))):
                 self._objects[id(obj)] = obj
-        nameable = [k for k, o in self._objects.items() if not issubclass(type(o), type)]
-        names = bound_names(
-            [*nameable, *(self._wanted - self._objects.keys())], prefer=self._packages
-        )
+        asked = {k for k, o in self._objects.items() if not issubclass(type(o), type)}
+        asked |= self._wanted - self._objects.keys()
+        names = {
+            key: best
+            for key in asked
+            if key in bindings and (best := _best(bindings[key], self._packages))
+        }
         for key, (_, obj) in names.items():
             self._objects.setdefault(key, obj)
         for key, obj in self._objects.items():
