@@ -12,6 +12,7 @@ import gc
 import re
 import sys
 import types
+from collections.abc import Callable
 from itertools import compress
 from typing import Any
 
@@ -22,13 +23,16 @@ from sigscope._fastinit import positional_factory
 from sigscope.describe import Memo, describe_callable, describe_dead
 from sigscope.records import ReceiverInfo, SignalInfo
 from sigscope.registry.live import LiveFacts
-from sigscope.registry.senders import SenderIndex, describe_sender, module_dicts, sender_label
+from sigscope.registry.senders import SenderIndex, describe_sender, sender_label
+from sigscope.registry.walk import walk_namespaces
 from sigscope.safe import safe_repr, type_name
 
 __all__ = [
     "SenderIndex",
+    "collect_signals",
     "describe_sender",
     "find_signals",
+    "live_signals",
     "name_signal",
     "read_signal",
     "sender_label",
@@ -46,32 +50,6 @@ def signal_types() -> set[type]:
             found.add(cls)
             stack.extend(cls.__subclasses__())
     return found
-
-
-def _bindings(kinds: set[type]) -> dict[int, tuple[Signal, list[str]]]:
-    found: dict[int, tuple[Signal, list[str]]] = {}
-
-    def add(obj: Any, dotted: str) -> None:
-        entry = found.setdefault(id(obj), (obj, []))
-        entry[1].append(dotted)
-
-    for module_name, namespace in module_dicts():
-        for attr, value in list(namespace.items()):
-            cls = type(value)
-            if cls in kinds:
-                add(value, f"{module_name}.{attr}")
-            elif issubclass(cls, type) and _defined_in(value, module_name):
-                for class_attr, class_value in list(vars(value).items()):
-                    if type(class_value) in kinds:
-                        add(class_value, f"{module_name}.{value.__qualname__}.{class_attr}")
-    return found
-
-
-def _defined_in(cls: Any, module_name: str) -> bool:
-    try:
-        return type.__getattribute__(cls, "__module__") == module_name
-    except Exception:
-        return False
 
 
 def _defines(dotted: str) -> bool:
@@ -113,37 +91,66 @@ def _unnamed(signal: Signal, number: int) -> str:
 def find_signals(*, heap: list[Any] | None = None) -> list[tuple[Signal, str, tuple[str, ...]]]:
     """Every live signal as ``(signal, canonical_name, other_names)``, sorted by name.
 
-    ``heap`` is a ``gc.get_objects()`` list the caller already took (one pass
-    shared by a whole snapshot); by default the heap is read here.
+    ``heap`` is a ``gc.get_objects()`` list the caller already took; by default
+    the signals are found through their classes (``gc.get_referrers``).
     """
     kinds = signal_types()
-    bound = _bindings(kinds)
+    return _named(walk_namespaces(kinds, set())[0], live_signals(kinds, heap))
+
+
+def collect_signals(
+    senders: SenderIndex, *, heap: Callable[[], list[Any]] | None = None
+) -> list[tuple[Signal, str, tuple[str, ...], list[_compat.RawEntry]]]:
+    """:func:`find_signals` with each signal's entries, and ``senders`` primed and resolved
+    (one namespace walk names the signals and the senders).
+
+    ``heap`` returns the live objects to search for senders nothing binds (only called
+    then); by default the heap as it is then.
+    """
+    kinds = signal_types()
+    live = live_signals(kinds, None)
+    entries = {id(s): _compat.raw_entries(s) for s in live}
+    for found in entries.values():
+        senders.prime(found)
+    bound, names = walk_namespaces(kinds, senders.wanted())
+    named = _named(bound, live)
+    senders.resolve(heap=heap, bindings=names)
+    return [(s, n, a, entries.get(id(s)) or _compat.raw_entries(s)) for s, n, a in named]
+
+
+def _named(
+    bound: dict[int, tuple[Any, list[str]]], live: list[Any]
+) -> list[tuple[Signal, str, tuple[str, ...]]]:
     result = []
     for signal, names in bound.values():
         name = _canonical(names)
         result.append((signal, name, tuple(sorted(n for n in set(names) if n != name))))
-    for number, obj in enumerate(_unbound(kinds, bound, heap), 1):
+    unbound = [obj for obj in live if id(obj) not in bound]  # closures, instance attributes
+    for number, obj in enumerate(unbound, 1):
         result.append((obj, _unnamed(obj, number), ()))
     result.sort(key=lambda item: item[1])
     return result
 
 
-def _unbound(kinds: set[type], bound: dict[int, Any], heap: list[Any] | None) -> list[Signal]:
-    """Live signals no module or class binds (closures, instance attributes), in heap order."""
-    objects = gc.get_objects() if heap is None else heap
-    # the type test runs in C (compress/map): the heap holds millions of objects
-    signals = compress(objects, map(kinds.__contains__, map(type, objects)))
-    return [obj for obj in signals if id(obj) not in bound]
+def live_signals(kinds: set[type], heap: list[Any] | None) -> list[Signal]:
+    """Every live instance of ``kinds``, in heap (``gc.get_objects()``) order.
+
+    Without ``heap``: the referrers of the signal classes, which the collector lists in
+    that same order (an instance of a Python class refers to its class).
+    """
+    if heap is not None:  # the type test runs in C (compress/map): the heap is large
+        return list(compress(heap, map(kinds.__contains__, map(type, heap))))
+    return [obj for obj in gc.get_referrers(*kinds) if type(obj) in kinds]
 
 
 def name_signal(signal: Signal) -> str:
     """The canonical name of one signal (a full module scan: cache the answer)."""
     kinds = signal_types()
-    bound = _bindings(kinds)
+    bound = walk_namespaces(kinds, set())[0]
     names = [n for n in bound.get(id(signal), (None, []))[1]]
     if names:
         return _canonical(names)
-    unbound = _unbound(kinds, bound, None)
+    unbound = [s for s in live_signals(kinds, None) if id(s) not in bound]
     number = next((i for i, s in enumerate(unbound, 1) if s is signal), len(unbound) + 1)
     return _unnamed(signal, number)
 
