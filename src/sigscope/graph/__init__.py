@@ -60,17 +60,15 @@ class _ReceiverIds:
     """Stable node ids: ``receiver:<name>``, then ``#2``, ``#3`` for other objects of one name."""
 
     def __init__(self) -> None:
-        self._ids: dict[tuple[Any, ...], str] = {}
+        #: ``(name, self_id, func_id)`` (or ``(name, id(record))``) -> node id.
+        self.known: dict[tuple[Any, ...], str] = {}
         self._per_name: Counter[str] = Counter()
 
-    def __call__(self, info: CallableInfo, name: str | None = None) -> str:
-        name = info.name if name is None else name
-        identity = (name, info.self_id, info.func_id) if info.func_id else (name, id(info))
-        found = self._ids.get(identity)
-        if found is None:
-            self._per_name[name] += 1
-            taken = self._per_name[name]
-            found = self._ids[identity] = f"receiver:{name}" + (f"#{taken}" if taken > 1 else "")
+    def new(self, name: str, identity: tuple[Any, ...]) -> str:
+        """The id for an identity not seen yet."""
+        self._per_name[name] += 1
+        taken = self._per_name[name]
+        found = self.known[identity] = f"receiver:{name}" + (f"#{taken}" if taken > 1 else "")
         return found
 
 
@@ -154,15 +152,16 @@ class _Builder:
         and the receiver and sender nodes they need."""
         sid = f"signal:{signal}"
         prefix = "pending" if pending else "sender"
-        nodes, sends, edges = self.nodes, self.sends, self.edges
-        findings, node_id = self.findings, self.ids
+        sends, edges, findings = self.sends, self.edges, self.findings
+        known = self.ids.known
         node_of: dict[int, tuple[str, str]] = {}  # id(SenderInfo) -> (node, shown)
         for reg in regs:
             info = reg.receiver
             name = info.name
-            rid = node_id(info, name)
-            if rid not in nodes:
-                nodes[rid] = _receiver_attrs(info, self._app(info.module))
+            identity = (name, info.self_id, info.func_id) if info.func_id else (name, id(info))
+            rid = known.get(identity)
+            if rid is None:
+                rid = self._receiver(info, name, identity)
             sender_info = reg.sender
             found = node_of.get(id(sender_info))
             if found is None:
@@ -185,6 +184,13 @@ class _Builder:
                 "finding": findings.get((reg.signal, name), "") if findings else "",
             }
             edges.append((sid, rid, f"{signal}#{'pending' if pending else order}", data))
+
+    def _receiver(self, info: CallableInfo, name: str, identity: tuple[Any, ...]) -> str:
+        """A receiver's node id, first seen: named, and its node added."""
+        rid = self.ids.new(name, identity)
+        if rid not in self.nodes:
+            self.nodes[rid] = _receiver_attrs(info, self._app(info.module))
+        return rid
 
     def _sender(self, info: SenderInfo, prefix: str) -> tuple[str, str]:
         """The sender's node id (added on first use) and the edges' ``sender`` text."""
