@@ -160,17 +160,18 @@ class Snapshot:
     @cached_property
     def graph(self) -> nx.MultiDiGraph:
         """A ``networkx.MultiDiGraph``: senders → signals → receivers (see ``sigscope.graph``)."""
-        from sigscope.graph import build_graph
+        with paused_gc():  # networkx's first import, too, makes many objects
+            from sigscope.graph import build_graph
 
-        with paused_gc():
             return build_graph(self)
 
     @cached_property
     def findings(self) -> Findings:
         """Problems found, most severe first (see ``sigscope.analysis``)."""
-        from sigscope.analysis import analyse
+        with paused_gc():
+            from sigscope.analysis import analyse
 
-        return Findings(analyse(self))
+            return Findings(analyse(self))
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         """text/plain, text/html (an inline SVG of the graph, findings, registrations),
