@@ -30,7 +30,6 @@ Send sites (``site:<path>:<line>`` → signal, ``relation="send_site"``): see
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -62,20 +61,19 @@ class _ReceiverIds:
     def __init__(self) -> None:
         #: ``(name, self_id, func_id)`` (or ``(name, id(record))``) -> node id.
         self.known: dict[tuple[Any, ...], str] = {}
-        self._per_name: Counter[str] = Counter()
+        self._per_name: dict[str, int] = {}
 
     def new(self, name: str, identity: tuple[Any, ...]) -> str:
         """The id for an identity not seen yet."""
-        self._per_name[name] += 1
-        taken = self._per_name[name]
+        taken = self._per_name[name] = self._per_name.get(name, 0) + 1
         found = self.known[identity] = f"receiver:{name}" + (f"#{taken}" if taken > 1 else "")
         return found
 
 
-def _receiver_attrs(info: CallableInfo, app: str) -> dict[str, Any]:
+def _receiver_attrs(info: CallableInfo, app: str, name: str) -> dict[str, Any]:
     return {
         "type": "receiver",
-        "label": info.name,
+        "label": name,
         "kind": info.kind,
         "module": info.module or "",
         "qualname": info.qualname,
@@ -189,7 +187,7 @@ class _Builder:
         """A receiver's node id, first seen: named, and its node added."""
         rid = self.ids.new(name, identity)
         if rid not in self.nodes:
-            self.nodes[rid] = _receiver_attrs(info, self._app(info.module))
+            self.nodes[rid] = _receiver_attrs(info, self._app(info.module), name)
         return rid
 
     def _sender(self, info: SenderInfo, prefix: str) -> tuple[str, str]:

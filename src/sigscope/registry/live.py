@@ -52,7 +52,11 @@ def _binding(receiver: Any) -> tuple[types.FunctionType, Any] | None:
     module = sys.modules.get(func.__module__) if isinstance(func.__module__, str) else None
     if module is None:
         return None
-    current = _lookup(module, func.__qualname__)
+    qualname = func.__qualname__
+    if type(module) is types.ModuleType and "." not in qualname:  # a module global
+        current = object.__getattribute__(module, "__dict__").get(qualname)
+    else:
+        current = _lookup(module, qualname)
     if type(current) in (classmethod, staticmethod):
         current = current.__func__
     return func, current
