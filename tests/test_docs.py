@@ -10,6 +10,7 @@ import pytest
 MODULES = [
     "sigscope.safe",
     "sigscope.describe",
+    "sigscope._fastinit",
     "sigscope.tracing.tracer",
     "sigscope.tracing.values",
     "sigscope.tracing.redact",

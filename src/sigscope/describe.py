@@ -15,7 +15,6 @@ builtin              module + name, no source
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import inspect
 import linecache
@@ -23,38 +22,22 @@ import os
 import types
 from typing import Any
 
+from sigscope._fastinit import positional_factory
+from sigscope.asyncness import instance_is_async, is_async
 from sigscope.records import CallableInfo
 from sigscope.safe import safe_repr, type_name
 
 __all__ = ["describe_callable", "describe_dead"]
 
+#: ``CallableInfo(kind, module, qualname, file, line, is_async, is_closure, wrapped_by,
+#: bound_to, func_id, code_id, self_id, in_memory_source)``, all positional.
+_new = positional_factory(CallableInfo)
+_CO_COROUTINE = inspect.CO_COROUTINE
+
 
 def _code_of(func: Any) -> types.CodeType | None:
     code = getattr(func, "__code__", None)
     return code if isinstance(code, types.CodeType) else None
-
-
-def _is_async(obj: Any) -> bool:
-    if type(obj) is types.FunctionType:  # the common case, without inspect's unwrapping
-        if obj.__code__.co_flags & inspect.CO_COROUTINE:
-            return True
-        marks = obj.__dict__  # markcoroutinefunction() leaves an attribute behind
-        return bool(marks) and _marked_async(obj)
-    try:
-        if inspect.iscoroutinefunction(obj):
-            return True
-        # asgiref's markcoroutinefunction / Django's own check
-        from asgiref.sync import iscoroutinefunction
-
-        return bool(iscoroutinefunction(obj))
-    except Exception:
-        return False
-
-
-def _marked_async(obj: Any) -> bool:
-    from asgiref.sync import iscoroutinefunction
-
-    return bool(iscoroutinefunction(obj))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -82,30 +65,55 @@ def _dotted(func: Any) -> str:
     return f"{module}.{qualname}" if isinstance(module, str) else qualname
 
 
-def _function_info(func: Any, *, kind: str, **extra: Any) -> CallableInfo:
+def _function_info(func: Any) -> CallableInfo:
+    if type(func) is types.FunctionType and not func.__dict__:
+        return _plain_function_info(func)
     real, wrappers = _unwrap(func)
     code = _code_of(real)
     filename = code.co_filename if code else None
     # A notebook cell or exec'd source: its text lives in linecache only.
     in_memory = bool(filename) and filename in linecache.cache and _only_in_memory(filename)
     name = getattr(func, "__name__", "")
-    if kind == "function" and name == "<lambda>":
-        kind = "lambda"
     module = getattr(real, "__module__", None)
-    qualname = getattr(real, "__qualname__", None) or getattr(real, "__name__", "?")
-    return CallableInfo(
-        kind=kind,
-        module=module if isinstance(module, str) else None,
-        qualname=str(qualname),
-        file=filename,
-        line=code.co_firstlineno if code else None,
-        is_async=_is_async(func) or (real is not func and _is_async(real)),
-        is_closure=bool(getattr(real, "__closure__", None)) or "<locals>" in str(qualname),
-        wrapped_by=wrappers,
-        func_id=id(func),
-        code_id=id(code) if code else None,
-        in_memory_source=in_memory,
-        **extra,
+    qualname = str(getattr(real, "__qualname__", None) or getattr(real, "__name__", "?"))
+    return _new(
+        "lambda" if name == "<lambda>" else "function",
+        module if isinstance(module, str) else None,
+        qualname,
+        filename,
+        code.co_firstlineno if code else None,
+        is_async(func) or (real is not func and is_async(real)),
+        bool(getattr(real, "__closure__", None)) or "<locals>" in qualname,
+        wrappers,
+        None,
+        id(func),
+        id(code) if code else None,
+        None,
+        in_memory,
+    )
+
+
+def _plain_function_info(func: types.FunctionType) -> CallableInfo:
+    """:func:`_function_info` of a function with an empty ``__dict__``: nothing wraps it
+    (no ``__wrapped__``) and nothing marks it async, so its code flags say it all."""
+    code = func.__code__
+    filename = code.co_filename
+    module = func.__module__
+    qualname = func.__qualname__ or func.__name__
+    return _new(
+        "lambda" if func.__name__ == "<lambda>" else "function",
+        module if isinstance(module, str) else None,
+        qualname,
+        filename,
+        code.co_firstlineno,
+        bool(code.co_flags & _CO_COROUTINE),
+        bool(func.__closure__) or "<locals>" in qualname,
+        (),
+        None,
+        id(func),
+        id(code),
+        None,
+        bool(filename) and filename in linecache.cache and _only_in_memory(filename),
     )
 
 
@@ -145,69 +153,116 @@ def _memoised(memo: Memo, key: Any, holder: Any, make: Any) -> Any:
 
 
 def _function(func: Any, memo: Memo) -> CallableInfo:
-    return _memoised(memo, id(func), func, lambda: _function_info(func, kind="function"))
+    found = memo.get(id(func))
+    if found is None:
+        found = memo[id(func)] = (func, _function_info(func))
+    info: CallableInfo = found[1]
+    return info
 
 
 def _owner_repr(owner: Any, memo: Memo) -> str:
     """``safe_repr(owner, 120)``; once per class when the class keeps ``object.__repr__``."""
     cls = type(owner)
-    if not _plain_repr(cls, memo):
-        return safe_repr(owner, 120)
-    return _memoised(memo, ("repr", id(cls)), cls, lambda: safe_repr(owner, 120))
+    key = ("repr", id(cls))
+    found = memo.get(key)
+    if found is None:  # the text for every instance, or None when instances differ
+        found = memo[key] = (cls, safe_repr(owner, 120) if _plain_repr(cls) else None)
+    text: str | None = found[1]
+    return safe_repr(owner, 120) if text is None else text
 
 
-def _plain_repr(cls: type, memo: Memo) -> bool:
+def _plain_repr(cls: type) -> bool:
     """Instances print as ``<module.Class object>``: same text for every instance."""
+    from django.db.models.query import QuerySet
 
-    def check() -> bool:
-        from django.db.models.query import QuerySet
+    own = next((vars(k)["__repr__"] for k in cls.__mro__ if "__repr__" in vars(k)), None)
+    label = getattr(getattr(cls, "_meta", None), "label", None)  # as safe_repr reads it
+    plain = own is object.__repr__ and not isinstance(label, str)
+    return plain and not issubclass(cls, QuerySet)
 
-        own = next((vars(k)["__repr__"] for k in cls.__mro__ if "__repr__" in vars(k)), None)
-        label = getattr(getattr(cls, "_meta", None), "label", None)  # as safe_repr reads it
-        plain = own is object.__repr__ and not isinstance(label, str)
-        return plain and not issubclass(cls, QuerySet)
 
-    return bool(_memoised(memo, ("plain", id(cls)), cls, check))
+def _derive(
+    info: CallableInfo,
+    kind: str,
+    *,
+    is_async: bool,
+    bound_to: str | None,
+    func_id: int | None,
+    self_id: int | None,
+) -> CallableInfo:
+    """``info`` with those fields changed (``dataclasses.replace``, without its introspection)."""
+    return _new(
+        kind,
+        info.module,
+        info.qualname,
+        info.file,
+        info.line,
+        is_async,
+        info.is_closure,
+        info.wrapped_by,
+        bound_to,
+        func_id,
+        info.code_id,
+        self_id,
+        info.in_memory_source,
+    )
 
 
 def _describe(obj: Any, memo: Memo) -> CallableInfo:
     cls = type(obj)  # never isinstance(): it would evaluate a LazyObject
+    if cls is types.FunctionType:
+        return _function(obj, memo)
     if cls is types.MethodType:
-        owner, func = obj.__self__, obj.__func__
-        kind = "classmethod" if issubclass(type(owner), type) else "method"
-        return _replace(
-            _function(func, memo),
-            kind=kind,
-            bound_to=_owner_repr(owner, memo),
-            self_id=id(owner),
-            # a bound method's flags and marks are its function's
-            is_async=_memoised(memo, ("async", id(func)), func, lambda: _is_async(obj)),
-        )
+        return _method(obj, memo)
     if issubclass(cls, functools.partial):
         inner = describe_callable(obj.func, memo=memo)
         args = [safe_repr(a, 60) for a in obj.args]
         args += [f"{k}={safe_repr(v, 60)}" for k, v in (obj.keywords or {}).items()]
-        return _replace(
-            inner, kind="partial", bound_to=", ".join(args), func_id=id(obj), self_id=None
+        return _derive(
+            inner,
+            "partial",
+            is_async=inner.is_async,
+            bound_to=", ".join(args),
+            func_id=id(obj),
+            self_id=None,
         )
-    if cls is types.FunctionType:
-        return _function(obj, memo)
     if cls in (types.BuiltinFunctionType, types.BuiltinMethodType):
         return _builtin_info(obj)
     if issubclass(cls, type):
         return _builtin_info(obj) if obj.__module__ == "builtins" else _class_info(obj)
-    call = next((vars(k)["__call__"] for k in cls.__mro__ if "__call__" in vars(k)), None)
+    call = _memoised(memo, ("call", id(cls)), cls, lambda: _call_of(cls))
     if call is not None and _code_of(call) is not None:
         info = _function(call, memo)
-        return _replace(
+        return _derive(
             info,
-            kind="callable",
-            bound_to=safe_repr(obj, 120),
-            self_id=id(obj),
+            "callable",
+            is_async=instance_is_async(obj, memo) or info.is_async,
+            bound_to=_owner_repr(obj, memo),
             func_id=id(obj),
-            is_async=_is_async(obj) or info.is_async,
+            self_id=id(obj),
         )
     return CallableInfo(kind="other", module=None, qualname=type_name(obj), func_id=id(obj))
+
+
+def _method(obj: types.MethodType, memo: Memo) -> CallableInfo:
+    owner, func = obj.__self__, obj.__func__
+    info = _function(func, memo)
+    key = ("async", id(func))
+    found = memo.get(key)
+    if found is None:  # a bound method's flags and marks are its function's
+        found = memo[key] = (func, is_async(obj))
+    return _derive(
+        info,
+        "classmethod" if issubclass(type(owner), type) else "method",
+        is_async=found[1],
+        bound_to=_owner_repr(owner, memo),
+        func_id=info.func_id,
+        self_id=id(owner),
+    )
+
+
+def _call_of(cls: type) -> Any:
+    return next((vars(k)["__call__"] for k in cls.__mro__ if "__call__" in vars(k)), None)
 
 
 def _builtin_info(obj: Any) -> CallableInfo:
@@ -241,15 +296,13 @@ def describe_dead(func: Any = None) -> CallableInfo:
     """A receiver whose weak reference died; a dead method still names its function."""
     if func is None:
         return CallableInfo(kind="dead", module=None, qualname="<garbage-collected receiver>")
-    info = _function_info(func, kind="function")
-    return _replace(info, kind="dead", bound_to="<garbage-collected instance>")
-
-
-_FIELDS = tuple(f.name for f in dataclasses.fields(CallableInfo))
-
-
-def _replace(info: CallableInfo, **changes: Any) -> CallableInfo:
-    """``dataclasses.replace`` without its per-call field introspection (hot at 10k receivers)."""
-    values = {name: getattr(info, name) for name in _FIELDS}
-    values.update(changes)
-    return CallableInfo(**values)
+    info = _function_info(func)
+    bound = "<garbage-collected instance>"
+    return _derive(
+        info,
+        "dead",
+        is_async=info.is_async,
+        bound_to=bound,
+        func_id=info.func_id,
+        self_id=info.self_id,
+    )

@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
 import django
@@ -31,10 +31,11 @@ from sigscope.records import (
     ScanError,
     SignalInfo,
 )
-from sigscope.registry import SenderIndex, find_signals, read_signal
-from sigscope.registry.collect import add_live_facts, read_pending
+from sigscope.registry import SenderIndex, collect_signals, read_signal
+from sigscope.registry.collect import mark_kept_alive, read_pending
 from sigscope.registry.declared import project_roots, scan_project
 from sigscope.registry.declared_match import match_declared
+from sigscope.registry.live import LiveFacts
 from sigscope.registry.models import read_apps, read_models
 from sigscope.registry.site_match import attach_sites
 from sigscope.registry.sites import scan_sites
@@ -159,17 +160,18 @@ class Snapshot:
     @cached_property
     def graph(self) -> nx.MultiDiGraph:
         """A ``networkx.MultiDiGraph``: senders → signals → receivers (see ``sigscope.graph``)."""
-        from sigscope.graph import build_graph
+        with paused_gc():  # networkx's first import, too, makes many objects
+            from sigscope.graph import build_graph
 
-        with paused_gc():
             return build_graph(self)
 
     @cached_property
     def findings(self) -> Findings:
         """Problems found, most severe first (see ``sigscope.analysis``)."""
-        from sigscope.analysis import analyse
+        with paused_gc():
+            from sigscope.analysis import analyse
 
-        return Findings(analyse(self))
+            return Findings(analyse(self))
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         """text/plain, text/html (an inline SVG of the graph, findings, registrations),
@@ -261,20 +263,22 @@ def _snapshot(*, scan_source: bool, app_registry: Any, include_builtin: bool) ->
     senders = SenderIndex(registry, project_packages=[name for _, name in roots])
     signals: list[SignalInfo] = []
     live_lists: list[list[Any]] = []
-    heap = gc.get_objects()  # one pass over live objects, shared by every step that needs it
-    found = [(*item, _compat.raw_entries(item[0])) for item in find_signals(heap=heap)]
-    for *_, entries in found:
-        senders.prime(entries)
-    senders.resolve(heap=heap)
-    del heap  # it holds every object: gone before anything counts referrers
+    # The heap as it is now, read only if a sender must be searched for: paused_gc() holds
+    # collection off, so the older generations stay as they are; the young one is copied.
+    young = gc.get_objects(generation=0)
+    found = collect_signals(senders, heap=partial(_heap_as_of, young))
+    del young  # it holds objects: gone before anything counts referrers
+    debug = bool(settings.DEBUG) if settings.configured else False
+    facts = LiveFacts(debug=debug)
     memo: Memo = {}  # each function described once, for this snapshot only
     for signal, name, aliases, entries in found:
-        info, receivers = read_signal(signal, name, aliases, senders, entries, memo=memo)
+        info, receivers = read_signal(
+            signal, name, aliases, senders, entries, memo=memo, facts=facts
+        )
         signals.append(info)
         live_lists.append(receivers)
     del found, memo  # before the DEBUG check: the memo would count as a referrer
-    debug = bool(settings.DEBUG) if settings.configured else False
-    signals = add_live_facts(signals, live_lists, debug=debug)
+    signals = mark_kept_alive(signals, live_lists, facts)
     del live_lists
     pending = read_pending(registry, {s.obj_id: s.name for s in signals})
     declared: tuple[DeclaredReceiver, ...] = ()
@@ -301,6 +305,12 @@ def _snapshot(*, scan_source: bool, app_registry: Any, include_builtin: bool) ->
         bypass_sites=bypasses,
         project_packages=packages,
     )
+
+
+def _heap_as_of(young: list[Any]) -> list[Any]:
+    """``gc.get_objects()`` as it was when ``young`` (generation 0) was read, if no
+    collection ran since: what a snapshot made meanwhile is young, and not in it."""
+    return young + gc.get_objects(generation=1) + gc.get_objects(generation=2)
 
 
 def _matches_app(module: str | None, label: str | None, app: str) -> bool:

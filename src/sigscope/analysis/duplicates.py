@@ -20,9 +20,12 @@ def _callable_key(r: ReceiverInfo) -> tuple[int | None, int | None]:
 
 def same_callable(regs: Sequence[ReceiverInfo]) -> list[Finding]:
     """One callable registered under several lookup keys: it runs more than once per send."""
+    keys = [_callable_key(r) for r in regs]
+    if len(set(keys)) == len(keys):
+        return []  # every callable registered once
     groups: dict[tuple[int | None, int | None], list[ReceiverInfo]] = defaultdict(list)
-    for r in regs:
-        groups[_callable_key(r)].append(r)
+    for key, r in zip(keys, regs):
+        groups[key].append(r)
     found = []
     for group in groups.values():
         if len(group) < 2:
@@ -91,6 +94,8 @@ def same_code(regs: Sequence[ReceiverInfo]) -> list[Finding]:
     """Distinct function objects from one ``def``: re-run code, or a module imported twice."""
     found = []
     for group in _code_groups(regs).values():
+        if len(group) < 2:
+            continue  # one registration: nothing to compare
         distinct = list({r.receiver.func_id: r for r in group if not r.stale}.values())
         if len(distinct) < 2 or _overlap_all(distinct) is None:
             continue
@@ -146,12 +151,16 @@ def several_instances(regs: Sequence[ReceiverInfo]) -> list[Finding]:
     """One method (or ``__call__``) bound to several instances: worth knowing, maybe intended."""
     groups: dict[tuple, list[ReceiverInfo]] = defaultdict(list)
     for r in regs:
-        if (r.receiver.module or "").startswith("django."):
+        info = r.receiver
+        if info.kind not in ("method", "callable") or info.code_id is None:
+            continue
+        if (info.module or "").startswith("django."):
             continue  # Django's own (Options.setting_changed per swappable model): by design
-        if r.receiver.kind in ("method", "callable") and r.receiver.code_id is not None:
-            groups[(r.receiver.code_id, r.sender.obj_id)].append(r)
+        groups[(info.code_id, r.sender.obj_id)].append(r)
     found = []
     for group in groups.values():
+        if len(group) < 2:
+            continue
         instances = {r.receiver.self_id for r in group}
         if len(instances) < 2:
             continue

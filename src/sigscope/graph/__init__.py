@@ -30,13 +30,13 @@ Send sites (``site:<path>:<line>`` → signal, ``relation="send_site"``): see
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
 from sigscope.analysis import SEVERITY_ORDER
+from sigscope.graph.bulk import add_edges, add_nodes
 from sigscope.graph.sites import add_send_sites, send_sites_for_model
 from sigscope.records import CallableInfo, ReceiverInfo, SenderInfo
 
@@ -59,24 +59,21 @@ class _ReceiverIds:
     """Stable node ids: ``receiver:<name>``, then ``#2``, ``#3`` for other objects of one name."""
 
     def __init__(self) -> None:
-        self._ids: dict[tuple[str, Any], str] = {}
-        self._per_name: Counter[str] = Counter()
+        #: ``(name, self_id, func_id)`` (or ``(name, id(record))``) -> node id.
+        self.known: dict[tuple[Any, ...], str] = {}
+        self._per_name: dict[str, int] = {}
 
-    def __call__(self, info: CallableInfo, name: str | None = None) -> str:
-        name = info.name if name is None else name
-        identity = (name, (info.self_id, info.func_id) if info.func_id else id(info))
-        found = self._ids.get(identity)
-        if found is None:
-            self._per_name[name] += 1
-            taken = self._per_name[name]
-            found = self._ids[identity] = f"receiver:{name}" + (f"#{taken}" if taken > 1 else "")
+    def new(self, name: str, identity: tuple[Any, ...]) -> str:
+        """The id for an identity not seen yet."""
+        taken = self._per_name[name] = self._per_name.get(name, 0) + 1
+        found = self.known[identity] = f"receiver:{name}" + (f"#{taken}" if taken > 1 else "")
         return found
 
 
-def _receiver_attrs(info: CallableInfo, app: str) -> dict[str, Any]:
+def _receiver_attrs(info: CallableInfo, app: str, name: str) -> dict[str, Any]:
     return {
         "type": "receiver",
-        "label": info.name,
+        "label": name,
         "kind": info.kind,
         "module": info.module or "",
         "qualname": info.qualname,
@@ -100,9 +97,7 @@ def build_graph(snap: Snapshot) -> nx.MultiDiGraph:
     builder = _Builder(_finding_index(snap), snap.app_of)
     for signal in snap.signals:
         builder.signal(signal.name, signal.class_name, signal.is_builtin)
-        for reg in signal.receivers:
-            sender = ANY if reg.sender.is_any else f"sender:{reg.sender.label}"
-            builder.registration(signal.name, sender, reg.sender.kind, reg, pending=False)
+        builder.registrations(signal.name, signal.receivers)
     for p in snap.pending:
         reg = ReceiverInfo(
             p.signal,
@@ -115,7 +110,7 @@ def build_graph(snap: Snapshot) -> nx.MultiDiGraph:
             dead=False,
         )
         builder.signal(p.signal, "", p.signal.startswith("django."))
-        builder.registration(p.signal, f"pending:{p.model}", "pending", reg, pending=True)
+        builder.registrations(p.signal, (reg,), pending=True)
     graph = builder.graph(django_version=snap.django_version)
     add_send_sites(graph, snap)
     return graph
@@ -132,7 +127,7 @@ class _Builder:
         self.ids = _ReceiverIds()
         self.nodes: dict[str, dict[str, Any]] = {}
         self.edges: list[tuple[str, str, str, dict[str, Any]]] = []
-        self.sends: Counter[tuple[str, str]] = Counter()
+        self.sends: dict[tuple[str, str], int] = {}
         self.senders: dict[str, str] = {}  # sender node id -> the edges' ``sender``
         self.apps: dict[str | None, str] = {}
 
@@ -148,41 +143,62 @@ class _Builder:
             },
         )
 
-    def registration(
-        self, signal: str, sender: str, kind: str, reg: ReceiverInfo, *, pending: bool
+    def registrations(
+        self, signal: str, regs: Iterable[ReceiverInfo], *, pending: bool = False
     ) -> None:
-        info = reg.receiver
-        name = info.name
-        sid, rid = f"signal:{signal}", self.ids(info, name)
+        """One edge per registration of ``signal`` (pending ones: from ``pending:<model>``),
+        and the receiver and sender nodes they need."""
+        sid = f"signal:{signal}"
+        prefix = "pending" if pending else "sender"
+        sends, edges, findings = self.sends, self.edges, self.findings
+        known = self.ids.known
+        node_of: dict[int, tuple[str, str]] = {}  # id(SenderInfo) -> (node, shown)
+        for reg in regs:
+            info = reg.receiver
+            name = info.name
+            identity = (name, info.self_id, info.func_id) if info.func_id else (name, id(info))
+            rid = known.get(identity)
+            if rid is None:
+                rid = self._receiver(info, name, identity)
+            sender_info = reg.sender
+            found = node_of.get(id(sender_info))
+            if found is None:
+                found = node_of[id(sender_info)] = self._sender(sender_info, prefix)
+            sender, shown = found
+            pair = (sender, sid)
+            sends[pair] = sends.get(pair, 0) + 1
+            order = reg.index
+            data = {
+                "relation": "calls",
+                "sender": shown,
+                "order": order,
+                "dispatch_uid": reg.dispatch_uid or "",
+                "weak": reg.weak,
+                "is_async": reg.is_async,
+                "dead": reg.dead,
+                "pending": pending,
+                "stale": reg.stale,
+                "debug_kept_alive": reg.debug_kept_alive,
+                "finding": findings.get((reg.signal, name), "") if findings else "",
+            }
+            edges.append((sid, rid, f"{signal}#{'pending' if pending else order}", data))
+
+    def _receiver(self, info: CallableInfo, name: str, identity: tuple[Any, ...]) -> str:
+        """A receiver's node id, first seen: named, and its node added."""
+        rid = self.ids.new(name, identity)
         if rid not in self.nodes:
-            self.nodes[rid] = _receiver_attrs(info, self._app(info.module))
+            self.nodes[rid] = _receiver_attrs(info, self._app(info.module), name)
+        return rid
+
+    def _sender(self, info: SenderInfo, prefix: str) -> tuple[str, str]:
+        """The sender's node id (added on first use) and the edges' ``sender`` text."""
+        sender = ANY if info.is_any else f"{prefix}:{info.label}"
         shown = self.senders.get(sender)
         if shown is None:
-            label = reg.sender.label or "any sender"
-            self.nodes[sender] = {"type": "sender", "kind": kind, "label": label}
+            label = info.label or "any sender"
+            self.nodes[sender] = {"type": "sender", "kind": info.kind, "label": label}
             shown = self.senders[sender] = sender.split(":", 1)[1]
-        self.sends[(sender, sid)] += 1
-        order = "pending" if pending else reg.index
-        self.edges.append(
-            (
-                sid,
-                rid,
-                f"{signal}#{order}",
-                {
-                    "relation": "calls",
-                    "sender": shown,
-                    "order": reg.index,
-                    "dispatch_uid": reg.dispatch_uid or "",
-                    "weak": reg.weak,
-                    "is_async": reg.is_async,
-                    "dead": reg.dead,
-                    "pending": pending,
-                    "stale": reg.stale,
-                    "debug_kept_alive": reg.debug_kept_alive,
-                    "finding": self.findings.get((reg.signal, name), ""),
-                },
-            )
-        )
+        return sender, shown
 
     def _app(self, module: str | None) -> str:
         """``app_of``, once per module (thousands of receivers share a few modules)."""
@@ -193,12 +209,13 @@ class _Builder:
 
     def graph(self, **attrs: Any) -> nx.MultiDiGraph:
         graph = nx.MultiDiGraph(**attrs)
-        graph.add_nodes_from(self.nodes.items())
-        # add_edge(**attrs) rather than add_edges_from: the latter builds a view per edge
-        for (sender, sid), n in self.sends.items():
-            graph.add_edge(sender, sid, key="sends", relation="sends", registrations=n)
-        for u, v, key, attrs in self.edges:
-            graph.add_edge(u, v, key=key, **attrs)
+        add_nodes(graph, self.nodes.items())
+        sends = (
+            (sender, sid, "sends", {"relation": "sends", "registrations": n})
+            for (sender, sid), n in self.sends.items()
+        )
+        add_edges(graph, sends)
+        add_edges(graph, self.edges)
         return graph
 
 

@@ -11,21 +11,28 @@ from __future__ import annotations
 import gc
 import re
 import sys
+import types
+from collections.abc import Callable
 from itertools import compress
 from typing import Any
 
 from django.dispatch import Signal
 
 from sigscope import _compat
+from sigscope._fastinit import positional_factory
 from sigscope.describe import Memo, describe_callable, describe_dead
-from sigscope.records import ReceiverInfo, SenderInfo, SignalInfo
-from sigscope.registry.senders import SenderIndex, describe_sender, module_dicts, sender_label
+from sigscope.records import ReceiverInfo, SignalInfo
+from sigscope.registry.live import LiveFacts
+from sigscope.registry.senders import SenderIndex, describe_sender, sender_label
+from sigscope.registry.walk import walk_namespaces
 from sigscope.safe import safe_repr, type_name
 
 __all__ = [
     "SenderIndex",
+    "collect_signals",
     "describe_sender",
     "find_signals",
+    "live_signals",
     "name_signal",
     "read_signal",
     "sender_label",
@@ -43,32 +50,6 @@ def signal_types() -> set[type]:
             found.add(cls)
             stack.extend(cls.__subclasses__())
     return found
-
-
-def _bindings(kinds: set[type]) -> dict[int, tuple[Signal, list[str]]]:
-    found: dict[int, tuple[Signal, list[str]]] = {}
-
-    def add(obj: Any, dotted: str) -> None:
-        entry = found.setdefault(id(obj), (obj, []))
-        entry[1].append(dotted)
-
-    for module_name, namespace in module_dicts():
-        for attr, value in list(namespace.items()):
-            cls = type(value)
-            if cls in kinds:
-                add(value, f"{module_name}.{attr}")
-            elif issubclass(cls, type) and _defined_in(value, module_name):
-                for class_attr, class_value in list(vars(value).items()):
-                    if type(class_value) in kinds:
-                        add(class_value, f"{module_name}.{value.__qualname__}.{class_attr}")
-    return found
-
-
-def _defined_in(cls: Any, module_name: str) -> bool:
-    try:
-        return type.__getattribute__(cls, "__module__") == module_name
-    except Exception:
-        return False
 
 
 def _defines(dotted: str) -> bool:
@@ -110,37 +91,66 @@ def _unnamed(signal: Signal, number: int) -> str:
 def find_signals(*, heap: list[Any] | None = None) -> list[tuple[Signal, str, tuple[str, ...]]]:
     """Every live signal as ``(signal, canonical_name, other_names)``, sorted by name.
 
-    ``heap`` is a ``gc.get_objects()`` list the caller already took (one pass
-    shared by a whole snapshot); by default the heap is read here.
+    ``heap`` is a ``gc.get_objects()`` list the caller already took; by default
+    the signals are found through their classes (``gc.get_referrers``).
     """
     kinds = signal_types()
-    bound = _bindings(kinds)
+    return _named(walk_namespaces(kinds, set())[0], live_signals(kinds, heap))
+
+
+def collect_signals(
+    senders: SenderIndex, *, heap: Callable[[], list[Any]] | None = None
+) -> list[tuple[Signal, str, tuple[str, ...], list[_compat.RawEntry]]]:
+    """:func:`find_signals` with each signal's entries, and ``senders`` primed and resolved
+    (one namespace walk names the signals and the senders).
+
+    ``heap`` returns the live objects to search for senders nothing binds (only called
+    then); by default the heap as it is then.
+    """
+    kinds = signal_types()
+    live = live_signals(kinds, None)
+    entries = {id(s): _compat.raw_entries(s) for s in live}
+    for found in entries.values():
+        senders.prime(found)
+    bound, names = walk_namespaces(kinds, senders.wanted())
+    named = _named(bound, live)
+    senders.resolve(heap=heap, bindings=names)
+    return [(s, n, a, entries.get(id(s)) or _compat.raw_entries(s)) for s, n, a in named]
+
+
+def _named(
+    bound: dict[int, tuple[Any, list[str]]], live: list[Any]
+) -> list[tuple[Signal, str, tuple[str, ...]]]:
     result = []
     for signal, names in bound.values():
         name = _canonical(names)
         result.append((signal, name, tuple(sorted(n for n in set(names) if n != name))))
-    for number, obj in enumerate(_unbound(kinds, bound, heap), 1):
+    unbound = [obj for obj in live if id(obj) not in bound]  # closures, instance attributes
+    for number, obj in enumerate(unbound, 1):
         result.append((obj, _unnamed(obj, number), ()))
     result.sort(key=lambda item: item[1])
     return result
 
 
-def _unbound(kinds: set[type], bound: dict[int, Any], heap: list[Any] | None) -> list[Signal]:
-    """Live signals no module or class binds (closures, instance attributes), in heap order."""
-    objects = gc.get_objects() if heap is None else heap
-    # the type test runs in C (compress/map): the heap holds millions of objects
-    signals = compress(objects, map(kinds.__contains__, map(type, objects)))
-    return [obj for obj in signals if id(obj) not in bound]
+def live_signals(kinds: set[type], heap: list[Any] | None) -> list[Signal]:
+    """Every live instance of ``kinds``, in heap (``gc.get_objects()``) order.
+
+    Without ``heap``: the referrers of the signal classes, which the collector lists in
+    that same order (an instance of a Python class refers to its class).
+    """
+    if heap is not None:  # the type test runs in C (compress/map): the heap is large
+        return list(compress(heap, map(kinds.__contains__, map(type, heap))))
+    return [obj for obj in gc.get_referrers(*kinds) if type(obj) in kinds]
 
 
 def name_signal(signal: Signal) -> str:
     """The canonical name of one signal (a full module scan: cache the answer)."""
     kinds = signal_types()
-    bound = _bindings(kinds)
+    bound = walk_namespaces(kinds, set())[0]
     names = [n for n in bound.get(id(signal), (None, []))[1]]
     if names:
         return _canonical(names)
-    unbound = _unbound(kinds, bound, None)
+    unbound = [s for s in live_signals(kinds, None) if id(s) not in bound]
     number = next((i for i, s in enumerate(unbound, 1) if s is signal), len(unbound) + 1)
     return _unnamed(signal, number)
 
@@ -153,19 +163,22 @@ def read_signal(
     entries: list[_compat.RawEntry] | None = None,
     *,
     memo: Memo | None = None,
+    facts: LiveFacts | None = None,
 ) -> tuple[SignalInfo, list[Any]]:
     """One signal's record, and each registration's live receiver (or ``None``) in order.
 
     Pass ``entries`` (already read, and their sender ids already looked up in
     ``senders``) to resolve every sender in one pass over live objects first;
-    ``memo`` (one dict for a whole snapshot) describes each function once.
+    ``memo`` (one dict for a whole snapshot) describes each function once;
+    ``facts`` marks reloaded (stale) receivers and notes DEBUG's candidates.
     """
     memo = {} if memo is None else memo
     records: list[ReceiverInfo] = []
     live: list[Any] = []
     for entry in _compat.raw_entries(signal) if entries is None else entries:
-        receiver = entry.resolve()
-        records.append(_registration(name, entry, receiver, senders, memo))
+        weak = entry.weak
+        receiver = entry.ref() if weak else entry.ref
+        records.append(_registration(name, entry, weak, receiver, senders, memo, facts))
         live.append(receiver)
     info = SignalInfo(
         name=name,
@@ -179,28 +192,43 @@ def read_signal(
     return info, live
 
 
+#: ``ReceiverInfo(signal, index, receiver, sender, dispatch_uid, weak, is_async, dead,
+#: lookup_key, debug_kept_alive, stale, connected_at, declared_as)``, all positional.
+_new_receiver = positional_factory(ReceiverInfo)
+
+
 def _registration(
-    name: str, entry: _compat.RawEntry, receiver: Any, senders: SenderIndex, memo: Memo
+    name: str,
+    entry: _compat.RawEntry,
+    weak: bool,
+    receiver: Any,
+    senders: SenderIndex,
+    memo: Memo,
+    facts: LiveFacts | None,
 ) -> ReceiverInfo:
-    dead = entry.weak and receiver is None
+    dead = weak and receiver is None
     if dead:
         identity = describe_dead(_compat.dead_method_function(entry.ref))
     else:
         identity = describe_callable(receiver, memo=memo)
-    sender = _sender(entry, senders)
+    sender = senders.final(entry)
     if sender.kind == "dead":
         dead = True
-    uid = _dispatch_uid(entry, receiver)
-    return ReceiverInfo(
-        signal=name,
-        index=entry.position,
-        receiver=identity,
-        sender=sender,
-        dispatch_uid=uid,
-        weak=entry.weak,
-        is_async=bool(entry.is_async) if entry.is_async is not None else identity.is_async,
-        dead=dead,
-        lookup_key=_key_repr(entry.receiver_key, entry.sender_id),
+    stale = facts is not None and receiver is not None and facts.stale(receiver, weak=weak)
+    return _new_receiver(
+        name,
+        entry.position,
+        identity,
+        sender,
+        _dispatch_uid(entry, receiver),
+        weak,
+        bool(entry.is_async) if entry.is_async is not None else identity.is_async,
+        dead,
+        _key_repr(entry.receiver_key, entry.sender_id),
+        False,
+        stale,
+        None,
+        None,
     )
 
 
@@ -214,17 +242,25 @@ def _key_repr(receiver_key: Any, sender_id: int) -> str:
     return f"({key or safe_repr(receiver_key, 100)}, {sender_id})"
 
 
-def _sender(entry: _compat.RawEntry, senders: SenderIndex) -> SenderInfo:
-    return senders.final(entry)
-
-
 def _dispatch_uid(entry: _compat.RawEntry, receiver: Any) -> str | None:
     key = entry.receiver_key
+    if type(key) is str:
+        return key  # never equal to an id: a dispatch_uid
     if receiver is not None:
-        if key == _compat.make_id(receiver):
+        if key == _own_id(receiver):
             return None
     elif isinstance(key, int) or (
         isinstance(key, tuple) and len(key) == 2 and all(isinstance(k, int) for k in key)
     ):
         return None  # a dead receiver keyed by its id
     return key if isinstance(key, str) else safe_repr(key, 120)
+
+
+def _own_id(receiver: Any) -> Any:
+    """``_compat.make_id(receiver)``, read directly for plain functions and bound methods."""
+    cls = type(receiver)
+    if cls is types.MethodType:
+        return (id(receiver.__self__), id(receiver.__func__))
+    if cls is types.FunctionType and not receiver.__dict__:  # no ``__func__`` attribute
+        return id(receiver)
+    return _compat.make_id(receiver)

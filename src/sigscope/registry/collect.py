@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import types
 from typing import Any
 
 from sigscope import _compat
@@ -12,7 +11,7 @@ from sigscope.describe import Memo, describe_callable
 from sigscope.records import PendingInfo, SignalInfo
 from sigscope.registry import live
 
-__all__ = ["add_live_facts", "read_pending"]
+__all__ = ["mark_kept_alive", "read_pending"]
 
 
 def read_pending(
@@ -50,52 +49,27 @@ def read_pending(
     return result
 
 
-def add_live_facts(
-    signals: list[SignalInfo],
-    live_lists: list[list[Any]],
-    *,
-    debug: bool,
+def mark_kept_alive(
+    signals: list[SignalInfo], live_lists: list[list[Any]], facts: live.LiveFacts
 ) -> list[SignalInfo]:
-    facts = _binding_facts(signals, live_lists, debug=debug)
-    candidates = [
-        rec
-        for info, recs in zip(signals, live_lists)
-        for r, rec in zip(info.receivers, recs)
-        if debug and r.weak and rec is not None and not facts[(_func_id(rec), True)][1]
-    ]
+    """The records, with ``debug_kept_alive`` set on receivers only DEBUG's cache keeps.
+
+    Run after reading, once nothing but ``live_lists`` (and Django) holds the receivers.
+    """
+    candidates, facts.candidates = facts.candidates, []
     kept = live.debug_kept_alive(candidates, ignore=live_lists) if candidates else set()
     del candidates
+    if not kept:
+        return signals
     result = []
     for info, recs in zip(signals, live_lists):
-        rows = []
-        for r, rec in zip(info.receivers, recs):
-            changes: dict[str, Any] = {}
-            if rec is not None and facts[(_func_id(rec), r.weak and debug)][0]:
-                changes["stale"] = True
-            if rec is not None and id(rec) in kept:
-                changes["debug_kept_alive"] = True
-            rows.append(dataclasses.replace(r, **changes) if changes else r)
-        result.append(dataclasses.replace(info, receivers=tuple(rows)))
+        if any(rec is not None and id(rec) in kept for rec in recs):
+            rows = tuple(
+                dataclasses.replace(r, debug_kept_alive=True)
+                if rec is not None and id(rec) in kept
+                else r
+                for r, rec in zip(info.receivers, recs)
+            )
+            info = dataclasses.replace(info, receivers=rows)
+        result.append(info)
     return result
-
-
-def _func_id(receiver: Any) -> int:
-    return id(receiver.__func__ if type(receiver) is types.MethodType else receiver)
-
-
-def _binding_facts(
-    signals: list[SignalInfo], live_lists: list[list[Any]], *, debug: bool
-) -> dict[tuple[int, bool], tuple[bool, bool]]:
-    """:func:`live.binding_facts` once per function (a method's: its ``__func__``).
-
-    The module binding is checked only for DEBUG's weak candidates, as before.
-    Keyed by ``id()`` and holding only booleans: the receivers stay alive in
-    ``live_lists`` meanwhile, and the DEBUG check finds no new referrer here.
-    """
-    facts: dict[tuple[int, bool], tuple[bool, bool]] = {}
-    for info, recs in zip(signals, live_lists):
-        for r, rec in zip(info.receivers, recs):
-            key = (_func_id(rec), r.weak and debug)
-            if rec is not None and key not in facts:
-                facts[key] = live.binding_facts(rec, bound_check=key[1])
-    return facts

@@ -15,7 +15,13 @@ import types
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["binding_facts", "debug_kept_alive", "is_bound_by_its_module", "is_stale"]
+__all__ = [
+    "LiveFacts",
+    "binding_facts",
+    "debug_kept_alive",
+    "is_bound_by_its_module",
+    "is_stale",
+]
 
 
 def _lookup(namespace: Any, dotted: str) -> Any:
@@ -46,7 +52,11 @@ def _binding(receiver: Any) -> tuple[types.FunctionType, Any] | None:
     module = sys.modules.get(func.__module__) if isinstance(func.__module__, str) else None
     if module is None:
         return None
-    current = _lookup(module, func.__qualname__)
+    qualname = func.__qualname__
+    if type(module) is types.ModuleType and "." not in qualname:  # a module global
+        current = object.__getattribute__(module, "__dict__").get(qualname)
+    else:
+        current = _lookup(module, qualname)
     if type(current) in (classmethod, staticmethod):
         current = current.__func__
     return func, current
@@ -97,6 +107,34 @@ def binding_facts(receiver: Any, *, bound_check: bool) -> tuple[bool, bool]:
     if not bound_check:
         return stale, False
     return stale, current is func or getattr(current, "__wrapped__", None) is func
+
+
+class LiveFacts:
+    """:func:`binding_facts` once per function (a method's: its ``__func__``), while a
+    snapshot reads its registrations.
+
+    Collects the weak receivers DEBUG could be keeping alive (``candidates``: not bound
+    by their module) for one :func:`debug_kept_alive` pass after reading.  Keyed by
+    ``id()`` and holding only booleans: the receivers stay alive in the snapshot's own
+    lists meanwhile, and the DEBUG check finds no referrer here but ``candidates``.
+    """
+
+    def __init__(self, *, debug: bool) -> None:
+        self.debug = debug
+        self.candidates: list[Any] = []
+        self._facts: dict[tuple[int, bool], tuple[bool, bool]] = {}
+
+    def stale(self, receiver: Any, *, weak: bool) -> bool:
+        """:func:`is_stale` for a live receiver (noting it when it is a DEBUG candidate)."""
+        check = weak and self.debug
+        func = receiver.__func__ if type(receiver) is types.MethodType else receiver
+        key = (id(func), check)
+        found = self._facts.get(key)
+        if found is None:
+            found = self._facts[key] = binding_facts(receiver, bound_check=check)
+        if check and not found[1]:
+            self.candidates.append(receiver)
+        return found[0]
 
 
 def _is_cache_key(obj: Any, target: Any) -> bool:

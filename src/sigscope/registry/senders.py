@@ -24,34 +24,25 @@ int that is the only way back to it.  Values are shown with a bounded
 from __future__ import annotations
 
 import gc
-import sys
-import types
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable
 from itertools import compress
 from typing import Any
 
 from sigscope import _compat
 from sigscope.records import SenderInfo
+from sigscope.registry.walk import class_dict, module_dicts, walk_namespaces
 from sigscope.safe import safe_repr, type_name
 
-__all__ = ["SenderIndex", "bound_names", "describe_sender", "sender_label"]
+__all__ = ["SenderIndex", "bound_names", "describe_sender", "module_dicts", "sender_label"]
 
 _VALUE_TYPES = (str, bytes, int, float, complex, bool)
-
-
-def _class_dict(cls: Any) -> Mapping[str, Any]:
-    try:
-        namespace = type.__getattribute__(cls, "__dict__")
-    except Exception:
-        return {}
-    return namespace if isinstance(namespace, types.MappingProxyType | dict) else {}
 
 
 def _model_meta(cls: Any) -> Any:
     """The class's own ``_meta`` (``Options``), read from its ``__dict__``, or ``None``."""
     from django.db.models.options import Options
 
-    meta = _class_dict(cls).get("_meta")
+    meta = class_dict(cls).get("_meta")
     return meta if issubclass(type(meta), Options) else None
 
 
@@ -88,7 +79,7 @@ def describe_sender(sender: Any, *, bound_as: str | None = None) -> SenderInfo:
     from django.apps import AppConfig
 
     if issubclass(cls, AppConfig):
-        label = vars(sender).get("label") or _class_dict(cls).get("label")
+        label = vars(sender).get("label") or class_dict(cls).get("label")
         return SenderInfo("app_config", f"app:{label}", id(sender), type_name(cls))
     if _is_value(sender):
         shown = safe_repr(sender, 60)
@@ -115,20 +106,6 @@ def _describe_class(cls: Any) -> SenderInfo:
     )
 
 
-def module_dicts() -> Iterator[tuple[str, dict[str, Any]]]:
-    """``(name, namespace)`` of every loaded module, read without attribute lookups (a module
-    object may define ``__getattr__``); nothing is imported."""
-    for name, module in list(sys.modules.items()):
-        if not issubclass(type(module), types.ModuleType):
-            continue
-        try:
-            namespace = object.__getattribute__(module, "__dict__")
-        except Exception:
-            continue
-        if type(namespace) is dict:
-            yield name, namespace
-
-
 def bound_names(wanted: Iterable[int], *, prefer: Iterable[str] = ()) -> dict[int, tuple[str, Any]]:
     """``id → (dotted name, object)`` for objects bound as module globals or class attributes.
 
@@ -139,29 +116,9 @@ def bound_names(wanted: Iterable[int], *, prefer: Iterable[str] = ()) -> dict[in
     packages when any are given: ``1`` is bound all over the standard library.
     """
     want = set(wanted)
-    if not want:
-        return {}
     packages = tuple(prefer)
-    found: dict[int, list[tuple[str, Any]]] = {}
-    for module_name, namespace in module_dicts():
-        for attr, value in list(namespace.items()):
-            if id(value) in want:
-                found.setdefault(id(value), []).append((f"{module_name}.{attr}", value))
-            elif type(value) is type or (
-                issubclass(type(value), type) and not issubclass(type(value), types.ModuleType)
-            ):
-                _class_attrs(value, module_name, want, found)
+    found = walk_namespaces(set(), want)[1] if want else {}
     return {key: best for key, names in found.items() if (best := _best(names, packages))}
-
-
-def _class_attrs(cls: Any, module_name: str, want: set[int], found: dict) -> None:
-    namespace = _class_dict(cls)
-    if not namespace or namespace.get("__module__") != module_name:
-        return
-    qualname = namespace.get("__qualname__") or getattr(cls, "__qualname__", "?")
-    for attr, value in list(namespace.items()):
-        if id(value) in want and not attr.startswith("__"):
-            found.setdefault(id(value), []).append((f"{module_name}.{qualname}.{attr}", value))
 
 
 def _in(name: str, packages: tuple[str, ...]) -> bool:
@@ -206,20 +163,51 @@ class SenderIndex:
             elif not known:
                 self._wanted.add(entry.sender_id)
 
-    def resolve(self, *, heap: list[Any] | None = None) -> None:
-        """One pass over live objects (ids only, Django < 6), one over module namespaces.
+    def wanted(self) -> set[int]:
+        """Ids to look for in module namespaces (:func:`walk_namespaces`' ``want``)."""
+        nameable = {k for k, o in self._objects.items() if not issubclass(type(o), type)}
+        return (self._wanted - self._objects.keys()) | nameable
 
-        ``heap``: a ``gc.get_objects()`` list the caller already took, else one is read.
+    def resolve(
+        self,
+        *,
+        heap: list[Any] | Callable[[], list[Any]] | None = None,
+        bindings: dict[int, list[tuple[str, Any]]] | None = None,
+    ) -> None:
+        """Name every primed sender from one namespace walk (``bindings``: a walk for
+        :meth:`wanted` already done, else one is done here); live objects are searched (ids
+        only, Django < 6) only for senders that nothing binds.
+
+        ``heap``: the ``gc.get_objects()`` list to search, or a function returning it
+        (called only when needed); by default the heap is read then.
         """
         missing = self._wanted - self._objects.keys()
-        if missing:
-            objects = gc.get_objects() if heap is None else heap
-            for obj in compress(objects, map(missing.__contains__, map(id, objects))):
+        if bindings is None:
+            want = self.wanted()
+            bindings = walk_namespaces(set(), want)[1] if want else {}
+        for key in missing & bindings.keys():
+            value = bindings[key][0][1]
+            if gc.is_tracked(value):  # the heap holds it: found there as well
+                self._objects[key] = value
+        unbound = missing - bindings.keys()
+        if unbound:
+            if heap is None:
+                objects = gc.get_objects()
+            else:
+                objects = heap if isinstance(heap, list) else heap()
+            for obj in compress(objects, map(unbound.__contains__, map(id, objects))):
                 self._objects[id(obj)] = obj
-        nameable = [k for k, o in self._objects.items() if not issubclass(type(o), type)]
-        names = bound_names(
-            [*nameable, *(self._wanted - self._objects.keys())], prefer=self._packages
-        )
+            del objects
+        self._describe_all(bindings)
+
+    def _describe_all(self, bindings: dict[int, list[tuple[str, Any]]]) -> None:
+        asked = {k for k, o in self._objects.items() if not issubclass(type(o), type)}
+        asked |= self._wanted - self._objects.keys()
+        names = {
+            key: best
+            for key in asked
+            if key in bindings and (best := _best(bindings[key], self._packages))
+        }
         for key, (_, obj) in names.items():
             self._objects.setdefault(key, obj)
         for key, obj in self._objects.items():
@@ -230,9 +218,9 @@ class SenderIndex:
     def final(self, entry: _compat.RawEntry) -> SenderInfo:
         sender_id = entry.sender_id
         if sender_id == _compat.NONE_ID:
-            return SenderInfo("any", None, sender_id)
-        known, sender = entry.resolve_sender()
-        if known and sender is None:
+            return _ANY
+        sender_ref = entry.sender_ref  # Django 6.0+: a dead sender is known to be dead
+        if sender_ref is not None and sender_ref() is None:
             return SenderInfo("dead", "<garbage-collected sender>", sender_id)
         found = self._by_id.get(sender_id)
         if found is None:
@@ -241,3 +229,7 @@ class SenderIndex:
             label = f"<unknown sender #{len(self._unknown) + 1}>"
             found = self._unknown[sender_id] = SenderInfo("unknown", label, sender_id)
         return found
+
+
+#: ``sender=None``: one record shared by every such registration (records are frozen).
+_ANY = SenderInfo("any", None, _compat.NONE_ID)
