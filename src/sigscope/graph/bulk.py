@@ -20,6 +20,9 @@ import networkx as nx
 
 __all__ = ["add_edges", "add_nodes"]
 
+# networkx >= 3.3 caches results per graph (its dispatch backends); 3.1-3.2 have no cache.
+_clear_cache = getattr(nx, "_clear_cache", lambda graph: None)
+
 
 def _plain(graph: nx.MultiDiGraph) -> bool:
     factories = (
@@ -47,7 +50,7 @@ def add_nodes(graph: nx.MultiDiGraph, nodes: Iterable[tuple[str, dict[str, Any]]
             pred[n] = {}
         else:
             found.update(data)
-    nx._clear_cache(graph)
+    _clear_cache(graph)
 
 
 def add_edges(
@@ -68,4 +71,4 @@ def add_edges(
             keydict[key].update(data)
         else:
             keydict[key] = data
-    nx._clear_cache(graph)
+    _clear_cache(graph)
