@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
+import subprocess
 import sys
 import threading
 import weakref
@@ -271,3 +273,43 @@ def test_a_receiver_that_collects_and_disconnects_others_mid_send():
     assert by_signal.count(("inner", 1)) == 2  # the sends from __del__, recorded
     assert len([e for e in t.events if len(e.calls) == 3]) == 1
     assert record.internal_errors == 0
+
+
+_SUBINTERPRETER = r'''
+import os, _testcapi
+import django
+django.setup()
+import sigscope
+from django.dispatch import Signal
+
+code = """
+import django
+django.setup()
+import sigscope
+from django.dispatch import Signal
+s = Signal()
+s.connect(lambda sender, **kw: 5, weak=False)
+with sigscope.trace() as t:
+    assert s.send(sender=None, x=[1])[0][1] == 5
+assert [dict(e.kwargs) for e in t.events] == [{"x": "[1]"}], t.events
+"""
+main = Signal()
+main.connect(lambda sender, **kw: 6, weak=False)
+with sigscope.trace() as t:  # the main interpreter configures the accelerator first
+    assert _testcapi.run_in_subinterp(code) == 0
+    main.send(sender=None, y=2)
+assert [dict(e.kwargs) for e in t.events] == [{"y": "2"}], t.events
+print("ok")
+'''
+
+
+def test_a_sub_interpreter_records_its_own_sends_and_leaves_the_main_ones(tracing_path):
+    # mod_wsgi runs each application in a sub-interpreter: the C globals are the first
+    # interpreter's; the other one must use its own objects (before: it replaced them)
+    pytest.importorskip("_testcapi")
+    env = dict(os.environ, SIGSCOPE_PURE="1" if tracing_path == "pure" else "0")
+    env.setdefault("DJANGO_SETTINGS_MODULE", "sigscope.demo.settings")
+    done = subprocess.run(
+        [sys.executable, "-c", _SUBINTERPRETER], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]

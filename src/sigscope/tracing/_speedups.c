@@ -846,13 +846,13 @@ static PyObject *s_live;    /* "_live_receivers" */
 /* The send in progress that this fetch belongs to, new (or NULL: none;
  * NULL with an error: an error). */
 static PyObject *
-fetching_send(PyObject *self, PyObject *signal)
+fetching_send(PyObject *self, PyObject *signal, PyObject *var, PyObject *send_type)
 {
     PyObject *send = NULL;
-    if (PyContextVar_Get(current_var, Py_None, &send) < 0) {
+    if (PyContextVar_Get(var, Py_None, &send) < 0) {
         return NULL;
     }
-    int ours = (PyObject *)Py_TYPE(send) == Send_type;
+    int ours = (PyObject *)Py_TYPE(send) == send_type;
     if (ours) {
         PyObject *signal_id = PyObject_GetAttr(send, s_signal_id); /* new */
         ours = signal_id != NULL && is_id_of(signal_id, signal);
@@ -896,15 +896,47 @@ wire_sync(PyObject *send, PyObject *sync, PyObject *asynchronous)
     return pair;
 }
 
+/* live_vectorcall() where configure() was another interpreter's: the
+ * Python wrapper (``fallback``) cannot be used, it hands back timed receivers
+ * only when it is the class's own ``_live_receivers`` (this object is), so
+ * the same steps with this interpreter's patch module, all cases by _wire(). */
+static PyObject *
+live_unconfigured(SyncSend *self, PyObject *const *args, size_t nargsf)
+{
+    PyObject *patch = PyImport_ImportModule("sigscope.tracing.patch"); /* new */
+    PyObject *var = patch == NULL ? NULL : PyObject_GetAttrString(patch, "_current");
+    PyObject *type = var == NULL ? NULL : PyObject_GetAttrString(patch, "_Send");
+    PyObject *wire = type == NULL ? NULL : PyObject_GetAttrString(patch, "_wire");
+    Py_XDECREF(patch);
+    PyObject *result = wire == NULL ? NULL : PyObject_Vectorcall(self->original, args, nargsf, NULL);
+    PyObject *send = result == NULL || !PyContextVar_CheckExact(var)
+                         ? NULL
+                         : fetching_send((PyObject *)self, args[0], var, type); /* new */
+    if (send != NULL) {
+        Py_SETREF(result, PyObject_CallFunctionObjArgs(wire, send, result, NULL));
+        Py_DECREF(send);
+    } else if (PyErr_Occurred()) {
+        Py_CLEAR(result);
+    }
+    Py_XDECREF(var);
+    Py_XDECREF(type);
+    Py_XDECREF(wire);
+    return result;
+}
+
 static PyObject *
 live_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
     SyncSend *self = (SyncSend *)callable;
-    if (PyVectorcall_NARGS(nargsf) != 2 || kwnames != NULL || !configured() || wire_fn == NULL) {
+    if (PyVectorcall_NARGS(nargsf) != 2 || kwnames != NULL) {
         return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
     }
+    if (!configured() || wire_fn == NULL) {
+        return live_unconfigured(self, args, nargsf);
+    }
     PyObject *result = PyObject_Vectorcall(self->original, args, nargsf, NULL); /* new */
-    PyObject *send = result == NULL ? NULL : fetching_send(callable, args[0]);  /* new */
+    PyObject *send =
+        result == NULL ? NULL : fetching_send(callable, args[0], current_var, Send_type); /* new */
     if (send == NULL) {
         if (PyErr_Occurred()) {
             Py_CLEAR(result);
