@@ -61,6 +61,8 @@ append_clock(PyObject *marks) /* marks: a list (borrowed); -1 on error */
 static PyObject *
 clock_function(PyObject *module, PyObject *unused)
 {
+    (void)module;
+    (void)unused;
     return PyLong_FromLongLong(clock_ns());
 }
 
@@ -156,14 +158,23 @@ static PyObject *s_receivers, *s_cache, *s_data, *s_sender, *s_wired, *s_signal_
     *s_ref, *s_full, *s_kinds, *s_models, *s_dict, *s_id, *s_parent, *s_method, *s_start,
     *s_task_calls, *s_threads_marked;
 
-static int
-configured(void)
+/* The interpreter configure() was called in (its id; -1: not yet).  The
+ * references above are that interpreter's objects: a sub-interpreter (e.g.
+ * mod_wsgi's default, one per application) shares this single-phase module's
+ * C globals, so it must neither use nor replace them.  There every call takes
+ * the pure-Python path (the ``fallback`` methods, record._kwargs). */
+static int64_t configured_in = -1;
+
+static int64_t
+this_interpreter(void)
 {
-    if (Send_type == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "sigscope._speedups: configure() was not called");
-        return 0;
-    }
-    return 1;
+    return PyInterpreterState_GetID(PyInterpreterState_Get());
+}
+
+static int
+configured(void) /* 1: use the C path here; 0: not (no error set) */
+{
+    return Send_type != NULL && configured_in == this_interpreter();
 }
 
 /* record.<name> as it is now (borrowed; NULL with an error if missing). */
@@ -274,6 +285,7 @@ make_timed(PyObject *receivers, PyObject *marks) /* new; marks: a list */
 static PyObject *
 timed_new(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
+    (void)module;
     if (nargs != 2 || !PyList_CheckExact(args[1])) {
         PyErr_SetString(PyExc_TypeError, "timed(receivers, marks: list)");
         return NULL;
@@ -368,7 +380,9 @@ nobody_listens(PyObject *signal, PyObject *sender)
 static PyObject *
 count_unheard(PyObject *signal, PyObject *sender)
 {
-    PyObject *counts = record_global(s_lone_unheard); /* borrowed */
+    /* new: building the key allocates a tuple, which may run the GC, whose
+     * finalizers may stop a tracer and rebind (free) record.lone_unheard */
+    PyObject *counts = Py_XNewRef(record_global(s_lone_unheard));
     if (counts == NULL) {
         return NULL;
     }
@@ -376,6 +390,7 @@ count_unheard(PyObject *signal, PyObject *sender)
         PyObject *key = Py_BuildValue("(NN)", PyLong_FromVoidPtr(signal),
                                       PyLong_FromVoidPtr(sender)); /* new */
         if (key == NULL) {
+            Py_DECREF(counts);
             return NULL;
         }
         PyObject *count = PyDict_GetItemWithError(counts, key); /* borrowed */
@@ -384,13 +399,16 @@ count_unheard(PyObject *signal, PyObject *sender)
             int failed = one_more == NULL || PyDict_SetItem(counts, key, one_more) < 0;
             Py_XDECREF(one_more);
             Py_DECREF(key);
+            Py_DECREF(counts);
             return failed ? NULL : PyList_New(0);
         }
         Py_DECREF(key);
         if (PyErr_Occurred()) {
+            Py_DECREF(counts);
             return NULL;
         }
     }
+    Py_DECREF(counts);
     int any = truth_of_global(s_catch_all);
     if (any == 0) {
         any = truth_of_global(s_filtering);
@@ -433,6 +451,22 @@ named_dict(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, Py_ssize_
     return named;
 }
 
+/* ``id_obj`` (a Send's signal_id) is ``id(obj)``: 1 or 0, never an error
+ * (an int that is no address, e.g. too large, is simply another id). */
+static int
+is_id_of(PyObject *id_obj, PyObject *obj)
+{
+    if (!PyLong_CheckExact(id_obj)) {
+        return 0;
+    }
+    void *address = PyLong_AsVoidPtr(id_obj);
+    if (address == NULL && PyErr_Occurred()) {
+        PyErr_Clear(); /* OverflowError: not an address */
+        return 0;
+    }
+    return address == (void *)obj;
+}
+
 /* found (borrowed) is a send of ``signal`` begun by an outer method whose
  * receivers are not fetched yet (patch._joins).  1, 0, -1 on error. */
 static int
@@ -454,7 +488,7 @@ joins(PyObject *found, PyObject *signal)
     if (signal_id == NULL) {
         return -1;
     }
-    int same = PyLong_CheckExact(signal_id) && PyLong_AsVoidPtr(signal_id) == (void *)signal;
+    int same = is_id_of(signal_id, signal);
     Py_DECREF(signal_id);
     return same;
 }
@@ -463,12 +497,13 @@ static int fast_finish(PyObject *send, PyObject *signal, PyObject *sender, PyObj
                        PyObject *responses);
 
 /* After Django's loop: record the send (record.finish(), inline).  0, or -1
- * with a BaseException pending that must propagate. */
+ * with a BaseException pending that must propagate.  ``named`` NULL (with
+ * an error): building it failed, a recording error like any other. */
 static int
 record_send(PyObject *send, PyObject *signal, PyObject *sender, PyObject *named,
             PyObject *responses)
 {
-    int fast = fast_finish(send, signal, sender, named, responses);
+    int fast = named == NULL ? -1 : fast_finish(send, signal, sender, named, responses);
     PyObject *args[5] = {send, signal, sender, named, responses};
     PyObject *done = fast < 0    ? NULL
                      : fast == 1 ? Py_NewRef(Py_None)
@@ -590,8 +625,9 @@ traced_call(SyncSend *self, PyObject *const *args, size_t nargsf, PyObject *kwna
     Py_DECREF(token);
     if (own.value == NULL) { /* record.finish(), inline */
         PyObject *named = named_dict(args, PyVectorcall_NARGS(nargsf), kwnames, sender_at);
-        if (named == NULL ||
-            record_send(send, signal, sender, named, responses ? responses : Py_None) < 0) {
+        /* a MemoryError building ``named`` is counted in record_send(), not raised:
+         * it used to replace the application's outcome */
+        if (record_send(send, signal, sender, named, responses ? responses : Py_None) < 0) {
             raised_fetch(&own);
         }
         Py_XDECREF(named);
@@ -627,7 +663,13 @@ find_sender(Py_ssize_t nargs, PyObject *kwnames, PyObject *const *args, PyObject
     Py_ssize_t count = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
     Py_ssize_t at = -2;
     for (Py_ssize_t i = 0; i < count; i++) {
-        if (PyTuple_GET_ITEM(kwnames, i) == s_sender) { /* kwnames are interned */
+        PyObject *kwname = PyTuple_GET_ITEM(kwnames, i);
+        /* kwnames are mostly interned; not those of f(**{"sen" + "der": x}): compared
+         * then (a str's comparison runs no Python code).  Missing one made
+         * send(signal, x, **{that: y}) a traced send that Django's TypeError ended. */
+        if (kwname == s_sender ||
+            (PyUnicode_Check(kwname) && PyUnicode_GET_LENGTH(kwname) == 6 &&
+             PyUnicode_Compare(kwname, s_sender) == 0)) {
             at = i;
         }
     }
@@ -703,11 +745,23 @@ syncsend_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObje
     return syncsend_call((SyncSend *)self, args, nargsf, kwnames);
 }
 
+/* 1 when ``kwargs`` is empty, else 0 with a TypeError (public API only). */
+static int
+no_keywords(const char *name, PyObject *kwargs)
+{
+    if (kwargs == NULL || (PyDict_Check(kwargs) && PyDict_GET_SIZE(kwargs) == 0)) {
+        return 1;
+    }
+    PyErr_Format(PyExc_TypeError, "%s() takes no keyword arguments", name);
+    return 0;
+}
+
 static PyObject *
 syncsend_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     PyObject *name, *original, *fallback;
-    if (!PyArg_ParseTuple(args, "UOO:SyncSend", &name, &original, &fallback)) {
+    if (!no_keywords("SyncSend", kwargs) ||
+        !PyArg_ParseTuple(args, "UOO:SyncSend", &name, &original, &fallback)) {
         return NULL;
     }
     SyncSend *self = (SyncSend *)type->tp_alloc(type, 0);
@@ -726,6 +780,7 @@ syncsend_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 static PyObject *
 syncsend_get(PyObject *self, PyObject *obj, PyObject *type)
 {
+    (void)type;
     if (obj == NULL || obj == Py_None) {
         return Py_NewRef(self);
     }
@@ -791,17 +846,16 @@ static PyObject *s_live;    /* "_live_receivers" */
 /* The send in progress that this fetch belongs to, new (or NULL: none;
  * NULL with an error: an error). */
 static PyObject *
-fetching_send(PyObject *self, PyObject *signal)
+fetching_send(PyObject *self, PyObject *signal, PyObject *var, PyObject *send_type)
 {
     PyObject *send = NULL;
-    if (PyContextVar_Get(current_var, Py_None, &send) < 0) {
+    if (PyContextVar_Get(var, Py_None, &send) < 0) {
         return NULL;
     }
-    int ours = (PyObject *)Py_TYPE(send) == Send_type;
+    int ours = (PyObject *)Py_TYPE(send) == send_type;
     if (ours) {
         PyObject *signal_id = PyObject_GetAttr(send, s_signal_id); /* new */
-        ours = signal_id != NULL && PyLong_CheckExact(signal_id) &&
-               PyLong_AsVoidPtr(signal_id) == (void *)signal;
+        ours = signal_id != NULL && is_id_of(signal_id, signal);
         Py_XDECREF(signal_id);
     }
     if (ours) { /* not e.g. has_listeners() inside a receiver */
@@ -828,8 +882,9 @@ wire_sync(PyObject *send, PyObject *sync, PyObject *asynchronous)
     PyObject *count = n < 0 ? NULL : PyLong_FromSsize_t(n); /* new */
     PyObject *marks = count == NULL ? NULL : PyObject_GetAttr(send, s_marks); /* new */
     PyObject *timed = NULL;
-    if (marks != NULL && PyList_CheckExact(marks) &&
-        PyObject_SetAttr(send, s_wired, Py_True) == 0 &&
+    if (marks != NULL && !PyList_CheckExact(marks)) { /* was NULL without an error */
+        PyErr_SetString(PyExc_TypeError, "sigscope: Send.marks is not a list");
+    } else if (marks != NULL && PyObject_SetAttr(send, s_wired, Py_True) == 0 &&
         PyObject_SetAttr(send, s_receivers, sync) == 0 &&
         PyObject_SetAttr(send, s_n, count) == 0) {
         timed = make_timed(sync, marks); /* new */
@@ -841,15 +896,47 @@ wire_sync(PyObject *send, PyObject *sync, PyObject *asynchronous)
     return pair;
 }
 
+/* live_vectorcall() where configure() was another interpreter's: the
+ * Python wrapper (``fallback``) cannot be used, it hands back timed receivers
+ * only when it is the class's own ``_live_receivers`` (this object is), so
+ * the same steps with this interpreter's patch module, all cases by _wire(). */
+static PyObject *
+live_unconfigured(SyncSend *self, PyObject *const *args, size_t nargsf)
+{
+    PyObject *patch = PyImport_ImportModule("sigscope.tracing.patch"); /* new */
+    PyObject *var = patch == NULL ? NULL : PyObject_GetAttrString(patch, "_current");
+    PyObject *type = var == NULL ? NULL : PyObject_GetAttrString(patch, "_Send");
+    PyObject *wire = type == NULL ? NULL : PyObject_GetAttrString(patch, "_wire");
+    Py_XDECREF(patch);
+    PyObject *result = wire == NULL ? NULL : PyObject_Vectorcall(self->original, args, nargsf, NULL);
+    PyObject *send = result == NULL || !PyContextVar_CheckExact(var)
+                         ? NULL
+                         : fetching_send((PyObject *)self, args[0], var, type); /* new */
+    if (send != NULL) {
+        Py_SETREF(result, PyObject_CallFunctionObjArgs(wire, send, result, NULL));
+        Py_DECREF(send);
+    } else if (PyErr_Occurred()) {
+        Py_CLEAR(result);
+    }
+    Py_XDECREF(var);
+    Py_XDECREF(type);
+    Py_XDECREF(wire);
+    return result;
+}
+
 static PyObject *
 live_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
     SyncSend *self = (SyncSend *)callable;
-    if (PyVectorcall_NARGS(nargsf) != 2 || kwnames != NULL || !configured() || wire_fn == NULL) {
+    if (PyVectorcall_NARGS(nargsf) != 2 || kwnames != NULL) {
         return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
     }
+    if (!configured() || wire_fn == NULL) {
+        return live_unconfigured(self, args, nargsf);
+    }
     PyObject *result = PyObject_Vectorcall(self->original, args, nargsf, NULL); /* new */
-    PyObject *send = result == NULL ? NULL : fetching_send(callable, args[0]);  /* new */
+    PyObject *send =
+        result == NULL ? NULL : fetching_send(callable, args[0], current_var, Send_type); /* new */
     if (send == NULL) {
         if (PyErr_Occurred()) {
             Py_CLEAR(result);
@@ -857,9 +944,11 @@ live_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObje
         return result;
     }
     int proxied = attr_true(send, s_proxied);
-    PyObject *method = PyObject_GetAttr(send, s_method); /* new */
+    /* one lookup after the other: no call with an exception already set */
+    PyObject *method = proxied < 0 ? NULL : PyObject_GetAttr(send, s_method); /* new */
     int common = proxied == 0 && method != NULL && PyUnicode_Check(method) &&
-                 PyUnicode_READ_CHAR(method, 0) != 'a' && has_async &&
+                 PyUnicode_GET_LENGTH(method) > 0 && PyUnicode_READ_CHAR(method, 0) != 'a' &&
+                 has_async &&
                  PyTuple_CheckExact(result) && PyTuple_GET_SIZE(result) == 2;
     Py_XDECREF(method);
     int asynchronous = common ? PyObject_IsTrue(PyTuple_GET_ITEM(result, 1)) : 1;
@@ -880,7 +969,8 @@ static PyObject *
 live_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     PyObject *original, *fallback;
-    if (!PyArg_ParseTuple(args, "OO:LiveReceivers", &original, &fallback)) {
+    if (!no_keywords("LiveReceivers", kwargs) ||
+        !PyArg_ParseTuple(args, "OO:LiveReceivers", &original, &fallback)) {
         return NULL;
     }
     SyncSend *self = (SyncSend *)type->tp_alloc(type, 0);
@@ -964,19 +1054,25 @@ model_text(PyObject *value, PyObject *reprs)
         return NULL; /* reprs="full": full_repr(), in Python */
     }
     PyObject *models = global_in(values_dict, s_models); /* borrowed */
-    PyObject *cached = models == NULL ? NULL : by_id(models, (PyObject *)Py_TYPE(value));
+    /* new: label and attname are used after calls (a class's own __dict__
+     * descriptor would be Python code that may change the cache) */
+    PyObject *cached =
+        models == NULL ? NULL : Py_XNewRef(by_id(models, (PyObject *)Py_TYPE(value)));
     if (cached == NULL || !PyTuple_CheckExact(cached) || PyTuple_GET_SIZE(cached) != 3) {
+        Py_XDECREF(cached);
         return NULL;
     }
     PyObject *label = PyTuple_GET_ITEM(cached, 1), *attname = PyTuple_GET_ITEM(cached, 2);
     if (!PyUnicode_CheckExact(label) || !PyUnicode_CheckExact(attname) ||
         refers_to(PyTuple_GET_ITEM(cached, 0), (PyObject *)Py_TYPE(value)) != 1) {
+        Py_DECREF(cached);
         return NULL;
     }
     /* object.__getattribute__(value, "__dict__"), as values._instance_dict() */
     PyObject *state = PyObject_GenericGetAttr(value, s_dict); /* new */
     if (state == NULL || !PyDict_CheckExact(state)) {
         Py_XDECREF(state);
+        Py_DECREF(cached);
         return NULL;
     }
     PyObject *pk = PyDict_GetItemWithError(state, attname); /* borrowed; a str key */
@@ -988,6 +1084,7 @@ model_text(PyObject *value, PyObject *reprs)
         }
     }
     Py_DECREF(state);
+    Py_DECREF(cached);
     return text;
 }
 
@@ -1092,14 +1189,24 @@ kwargs_of(PyObject *named, PyObject *redactor, PyObject *reprs)
         }
         hidden = redactor;
     }
-    PyObject *out = PyTuple_New(PyDict_GET_SIZE(named)); /* new */
+    Py_ssize_t size = PyDict_GET_SIZE(named);
+    PyObject *out = PyTuple_New(size); /* new */
     Py_ssize_t pos = 0, index = 0;
-    PyObject *name, *value; /* borrowed */
+    PyObject *name, *value; /* borrowed from named: owned across value_of() (Python code) */
     while (out != NULL && PyDict_Next(named, &pos, &name, &value)) {
-        PyObject *shown; /* new */
-        shown = is_atom(value) ? Py_NewRef(value) : value_of(value, hidden, reprs);
+        Py_INCREF(name);
+        Py_INCREF(value);
+        PyObject *shown = is_atom(value) ? Py_NewRef(value) : value_of(value, hidden, reprs);
         PyObject *pair = shown == NULL ? NULL : PyTuple_Pack(2, name, shown); /* new */
+        Py_DECREF(name);
+        Py_DECREF(value);
         Py_XDECREF(shown);
+        if (pair != NULL && (index >= size || PyDict_GET_SIZE(named) != size)) {
+            /* a description changed the dict: what Python's iteration raises, and
+             * no write past the tuple's end nor a NULL item left in it */
+            PyErr_SetString(PyExc_RuntimeError, "dictionary changed size during iteration");
+            Py_CLEAR(pair);
+        }
         if (pair == NULL) {
             Py_CLEAR(out);
             break;
@@ -1109,12 +1216,29 @@ kwargs_of(PyObject *named, PyObject *redactor, PyObject *reprs)
     return out;
 }
 
+/* sigscope.tracing.record.<name>(*args) of this interpreter: where the C
+ * path is not configured (a sub-interpreter, see configured()). */
+static PyObject *
+pure_call(const char *name, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *module = PyImport_ImportModule("sigscope.tracing.record"); /* new */
+    PyObject *function = module == NULL ? NULL : PyObject_GetAttrString(module, name);
+    Py_XDECREF(module);
+    PyObject *result = function == NULL ? NULL : PyObject_Vectorcall(function, args, nargs, NULL);
+    Py_XDECREF(function);
+    return result;
+}
+
 static PyObject *
 kwargs_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 3 || !PyDict_CheckExact(args[0]) || !configured()) {
+    (void)module;
+    if (nargs != 3 || !PyDict_CheckExact(args[0])) {
         PyErr_SetString(PyExc_TypeError, "kwargs(named: dict, redactor, reprs)");
         return NULL;
+    }
+    if (!configured()) {
+        return pure_call("_kwargs", args, nargs);
     }
     return kwargs_of(args[0], args[1], args[2]);
 }
@@ -1138,14 +1262,14 @@ receiver_key(PyObject *receiver)
 
 /* The cached descriptions of the receivers Django called (record._finish's
  * ``_by_ids`` lookup, names.infos_of()'s for bound methods, when all ran),
- * borrowed; NULL without an error: not cached, or not all ran (the Python
- * code decides). */
+ * new; NULL without an error: not cached, or not all ran (the Python code
+ * decides). */
 static PyObject *
 cached_infos(PyObject *send)
 {
-    PyObject *marks = PyObject_GetAttr(send, s_marks);         /* new */
-    PyObject *n_obj = PyObject_GetAttr(send, s_n);             /* new */
-    PyObject *receivers = PyObject_GetAttr(send, s_receivers); /* new */
+    PyObject *marks = PyObject_GetAttr(send, s_marks);                        /* new */
+    PyObject *n_obj = marks == NULL ? NULL : PyObject_GetAttr(send, s_n);     /* new */
+    PyObject *receivers = n_obj == NULL ? NULL : PyObject_GetAttr(send, s_receivers); /* new */
     PyObject *found = NULL;
     if (marks && n_obj && receivers && PyList_CheckExact(marks) && PyLong_CheckExact(n_obj) &&
         PyList_CheckExact(receivers)) {
@@ -1171,6 +1295,7 @@ cached_infos(PyObject *send)
         if (found != NULL && (!PyTuple_CheckExact(found) || PyTuple_GET_SIZE(found) == 0)) {
             found = NULL;
         }
+        Py_XINCREF(found); /* before the DECREFs below: owned from here on */
     }
     Py_XDECREF(marks);
     Py_XDECREF(n_obj);
@@ -1204,23 +1329,28 @@ cached_names(PyObject *signal, PyObject *sender, PyObject **holder, PyObject **l
 {
     *holder = *label = *thread = NULL;
     PyObject *names = global_in(names_dict, s_signal_names); /* borrowed */
-    PyObject *found = names == NULL ? NULL : by_id(names, signal);
+    /* new: owned before any call, so no cache change can free it meanwhile */
+    PyObject *found = names == NULL ? NULL : Py_XNewRef(by_id(names, signal));
     PyObject *ref = found == NULL ? NULL : PyObject_GetAttr(found, s_ref); /* new */
     int alive = ref == NULL ? -1 : refers_to(ref, signal);
     Py_XDECREF(ref);
     if (alive != 1) {
+        Py_XDECREF(found);
         return 0;
     }
     if (sender == Py_None) {
         *label = Py_NewRef(Py_None);
     } else {
         PyObject *labels = global_in(names_dict, s_sender_labels);
-        PyObject *cached = labels == NULL ? NULL : by_id(labels, sender);
+        PyObject *cached = labels == NULL ? NULL : Py_XNewRef(by_id(labels, sender)); /* new */
         if (cached == NULL || !PyTuple_CheckExact(cached) || PyTuple_GET_SIZE(cached) != 2 ||
             refers_to(PyTuple_GET_ITEM(cached, 0), sender) != 1) {
+            Py_XDECREF(cached);
+            Py_DECREF(found);
             return 0;
         }
         *label = Py_NewRef(PyTuple_GET_ITEM(cached, 1));
+        Py_DECREF(cached);
     }
     PyObject *threads = global_in(record_dict, s_thread_names);
     *thread = PyLong_FromUnsignedLong(PyThread_get_thread_ident()); /* threading.get_ident() */
@@ -1228,9 +1358,10 @@ cached_names(PyObject *signal, PyObject *sender, PyObject **holder, PyObject **l
         PyDict_Contains(threads, *thread) != 1) {
         Py_CLEAR(*label);
         Py_CLEAR(*thread);
+        Py_DECREF(found);
         return 0;
     }
-    *holder = Py_NewRef(found);
+    *holder = found; /* the reference taken above */
     return 1;
 }
 
@@ -1248,10 +1379,11 @@ plain_tracer(PyObject *send)
     if (tracer == NULL) {
         return NULL;
     }
-    PyObject *listener = PyObject_GetAttr(tracer, s_listener);                /* new */
-    PyObject *method = PyObject_GetAttr((PyObject *)Py_TYPE(tracer), s_record); /* new */
-    PyObject *plain = global_in(record_dict, s_plain_record);                 /* borrowed */
-    int ok = listener == Py_None && method != NULL && method == plain;
+    PyObject *listener = PyObject_GetAttr(tracer, s_listener); /* new */
+    PyObject *method = listener != Py_None ? NULL /* new */
+                                           : PyObject_GetAttr((PyObject *)Py_TYPE(tracer), s_record);
+    PyObject *plain = method == NULL ? NULL : global_in(record_dict, s_plain_record); /* borrowed */
+    int ok = plain != NULL && method == plain;
     Py_XDECREF(listener);
     Py_XDECREF(method);
     if (!ok) {
@@ -1315,19 +1447,21 @@ static int
 fast_finish(PyObject *send, PyObject *signal, PyObject *sender, PyObject *named,
             PyObject *responses)
 {
-    int proxied = attr_true(send, s_proxied), wired = attr_true(send, s_wired);
-    int asynchronous = attr_true(send, s_async_calls);
-    PyObject *error = PyObject_GetAttr(send, s_error); /* new */
-    int plain = error == Py_None && proxied == 0 && wired == 1 && asynchronous == 0;
+    /* one lookup after the other, stopping at the first miss: no call is
+     * made with an exception already set */
+    int plain = attr_true(send, s_proxied) == 0 && attr_true(send, s_wired) == 1 &&
+                attr_true(send, s_async_calls) == 0;
+    PyObject *error = plain ? PyObject_GetAttr(send, s_error) : NULL; /* new */
+    plain = plain && error == Py_None;
     Py_XDECREF(error);
     if (!plain) {
         return PyErr_Occurred() ? -1 : 0;
     }
-    PyObject *infos = cached_infos(send); /* borrowed */
+    PyObject *infos = cached_infos(send); /* new: the lookups next may drop a cache entry */
     if (infos == NULL || !all_none(responses)) {
+        Py_XDECREF(infos);
         return PyErr_Occurred() ? -1 : 0;
     }
-    Py_INCREF(infos); /* the names looked up next may drop a cache entry */
     PyObject *holder, *label, *thread; /* new, on success */
     PyObject *tracer = NULL;
     int result = 0;
@@ -1351,9 +1485,13 @@ fast_finish(PyObject *send, PyObject *signal, PyObject *sender, PyObject *named,
 static PyObject *
 finish_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 5 || !PyDict_CheckExact(args[3]) || !configured()) {
+    (void)module;
+    if (nargs != 5 || !PyDict_CheckExact(args[3])) {
         PyErr_SetString(PyExc_TypeError, "finish(send, signal, sender, named: dict, responses)");
         return NULL;
+    }
+    if (!configured()) {
+        return pure_call("_finish", args, nargs);
     }
     int done = fast_finish(args[0], args[1], args[2], args[3], args[4]);
     if (done < 0) {
@@ -1367,9 +1505,45 @@ finish_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
 /* ----------------------------------------------------------------- module */
 
+/* ``globals[name]``, borrowed; NULL with an error (KeyError-free: RuntimeError
+ * naming what is missing), not PyDict_GetItemString, which swallows errors. */
+static PyObject *
+lookup(PyObject *globals, const char *name)
+{
+    if (PyErr_Occurred()) {
+        return NULL; /* an earlier lookup failed: report that one */
+    }
+    PyObject *key = PyUnicode_FromString(name); /* new */
+    PyObject *found = key == NULL ? NULL : PyDict_GetItemWithError(globals, key);
+    Py_XDECREF(key);
+    if (found == NULL && !PyErr_Occurred()) {
+        PyErr_Format(PyExc_RuntimeError, "sigscope._speedups: %s is missing", name);
+    }
+    return found;
+}
+
+/* Every reference configure() keeps, so they are set and released together. */
+static PyObject **const kept[] = {
+    &Send_type, &current_var, &safe_capture, &unwrap_pairs, &record_dict, &route_fn,
+    &unheard_fn, &finish_fn, &failed_fn, &value_fn, &kwargs_fn, &no_receivers, &limit_obj,
+    &cap_text, &next_id, &capture_dict, &names_dict, &values_dict, &get_running_loop,
+    &str_dict_type, &wire_fn,
+};
+#define N_KEPT ((Py_ssize_t)(sizeof(kept) / sizeof(kept[0])))
+
+static void
+release_config(void)
+{
+    for (Py_ssize_t i = 0; i < N_KEPT; i++) {
+        Py_CLEAR(*kept[i]);
+    }
+    configured_in = -1;
+}
+
 static PyObject *
 configure(PyObject *module, PyObject *args, PyObject *kwargs)
 {
+    (void)module;
     static char *names[] = {"capture", "record", "names", "values", "no_receivers",
                             "get_running_loop", "wire", "has_async", NULL};
     PyObject *capture_module, *record, *names_module, *values_module, *nothing, *loop, *wire;
@@ -1379,64 +1553,61 @@ configure(PyObject *module, PyObject *args, PyObject *kwargs)
                                      &wire, &asynchronous)) {
         return NULL;
     }
-    PyObject *cap = PyModule_GetDict(capture_module); /* borrowed */
-    PyObject *names_globals = PyModule_GetDict(names_module);
-    PyObject *values_globals = PyModule_GetDict(values_module);
-    if (cap == NULL || names_globals == NULL || values_globals == NULL) {
+    if (Send_type != NULL && configured_in != this_interpreter()) {
+        Py_RETURN_NONE; /* another interpreter's: left alone, the pure path runs here */
+    }
+    PyObject *cap = PyModule_GetDict(capture_module); /* borrowed, all of them */
+    PyObject *globals = cap == NULL ? NULL : PyModule_GetDict(record);
+    PyObject *names_globals = globals == NULL ? NULL : PyModule_GetDict(names_module);
+    PyObject *values_globals = names_globals == NULL ? NULL : PyModule_GetDict(values_module);
+    if (values_globals == NULL) {
         return NULL;
     }
-    PyObject *send = PyDict_GetItemString(cap, "Send");
-    PyObject *current = PyDict_GetItemString(cap, "current");
-    PyObject *capture = PyDict_GetItemString(cap, "safe_capture");
-    PyObject *unwrap = PyDict_GetItemString(cap, "unwrap_pairs");
-    PyObject *ids = PyDict_GetItemString(cap, "next_id");
-    PyObject *globals = PyModule_GetDict(record); /* borrowed */
-    if (globals == NULL) {
+    /* Look everything up first: a failure leaves the previous configuration whole. */
+    PyObject *found[N_KEPT] = {
+        lookup(cap, "Send"),      lookup(cap, "current"),     lookup(cap, "safe_capture"),
+        lookup(cap, "unwrap_pairs"), globals,                 lookup(globals, "route"),
+        lookup(globals, "unheard"), lookup(globals, "_finish"), lookup(globals, "failed"),
+        lookup(globals, "_value"), lookup(globals, "_kwargs"), nothing,
+        lookup(globals, "LIMIT"), lookup(globals, "cap_text"), lookup(cap, "next_id"),
+        cap,                      names_globals,              values_globals,
+        loop,                     lookup(values_globals, "StrDict"), wire,
+    };
+    PyObject *items = lookup(values_globals, "ITEMS");
+    for (Py_ssize_t i = 0; i < N_KEPT; i++) {
+        if (found[i] == NULL) {
+            return NULL; /* the first missing one's error is set (later lookups: the same) */
+        }
+    }
+    if (items == NULL || !PyLong_Check(items) || !PyLong_Check(found[12])) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_RuntimeError, "sigscope._speedups: LIMIT/ITEMS not ints");
+        }
         return NULL;
     }
-    PyObject *route = PyDict_GetItemString(globals, "route");
-    PyObject *unheard = PyDict_GetItemString(globals, "unheard");
-    PyObject *finish = PyDict_GetItemString(globals, "_finish");
-    PyObject *failed = PyDict_GetItemString(globals, "failed");
-    PyObject *value = PyDict_GetItemString(globals, "_value");
-    PyObject *pure_kwargs = PyDict_GetItemString(globals, "_kwargs");
-    PyObject *lim = PyDict_GetItemString(globals, "LIMIT");
-    PyObject *text = PyDict_GetItemString(globals, "cap_text");
-    if (!send || !current || !capture || !unwrap || !ids || !text || !route || !unheard || !finish || !failed || !value || !pure_kwargs || !lim || !PyLong_Check(lim)) {
-        PyErr_SetString(PyExc_RuntimeError, "sigscope._speedups: record lacks a function");
+    Py_ssize_t new_limit = PyLong_AsSsize_t(found[12]), new_items = PyLong_AsSsize_t(items);
+    if (PyErr_Occurred()) {
         return NULL;
     }
-    Py_XSETREF(Send_type, Py_NewRef(send));
-    Py_XSETREF(current_var, Py_NewRef(current));
-    Py_XSETREF(safe_capture, Py_NewRef(capture));
-    Py_XSETREF(unwrap_pairs, Py_NewRef(unwrap));
-    Py_XSETREF(record_dict, Py_NewRef(globals));
-    Py_XSETREF(route_fn, Py_NewRef(route));
-    Py_XSETREF(unheard_fn, Py_NewRef(unheard));
-    Py_XSETREF(finish_fn, Py_NewRef(finish));
-    Py_XSETREF(failed_fn, Py_NewRef(failed));
-    Py_XSETREF(value_fn, Py_NewRef(value));
-    Py_XSETREF(kwargs_fn, Py_NewRef(pure_kwargs));
-    Py_XSETREF(no_receivers, Py_NewRef(nothing));
-    Py_XSETREF(limit_obj, Py_NewRef(lim));
-    Py_XSETREF(cap_text, Py_NewRef(text));
-    Py_XSETREF(next_id, Py_NewRef(ids));
-    Py_XSETREF(capture_dict, Py_NewRef(cap));
-    Py_XSETREF(names_dict, Py_NewRef(names_globals));
-    Py_XSETREF(values_dict, Py_NewRef(values_globals));
-    Py_XSETREF(get_running_loop, Py_NewRef(loop));
-    PyObject *strdict = PyDict_GetItemString(values_globals, "StrDict");
-    PyObject *items = PyDict_GetItemString(values_globals, "ITEMS");
-    if (strdict == NULL || items == NULL || !PyLong_Check(items)) {
-        PyErr_SetString(PyExc_RuntimeError, "sigscope._speedups: values lacks StrDict/ITEMS");
-        return NULL;
+    for (Py_ssize_t i = 0; i < N_KEPT; i++) {
+        Py_XSETREF(*kept[i], Py_NewRef(found[i]));
     }
-    Py_XSETREF(str_dict_type, Py_NewRef(strdict));
-    items_limit = PyLong_AsSsize_t(items);
-    Py_XSETREF(wire_fn, Py_NewRef(wire));
+    limit = new_limit;
+    items_limit = new_items;
     has_async = asynchronous;
-    limit = PyLong_AsSsize_t(lim);
+    configured_in = this_interpreter();
     Py_RETURN_NONE;
+}
+
+/* The module is freed (interpreter shutdown): drop what configure() kept,
+ * if it is this interpreter's. */
+static void
+module_free(void *module)
+{
+    (void)module;
+    if (Send_type != NULL && configured_in == this_interpreter()) {
+        release_config();
+    }
 }
 
 static PyMethodDef methods[] = {
@@ -1454,7 +1625,12 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module_def = {
-    PyModuleDef_HEAD_INIT, "_speedups", "The hot path of a traced send, in C.", -1, methods,
+    .m_base = PyModuleDef_HEAD_INIT,
+    .m_name = "_speedups",
+    .m_doc = "The hot path of a traced send, in C.",
+    .m_size = -1, /* single-phase: the C globals above (see configured()) */
+    .m_methods = methods,
+    .m_free = module_free,
 };
 
 static int
