@@ -374,7 +374,8 @@ class GraphView {
       const l = this.links.get(id), t = this.nodes.get(l.target);
       let c = this.countEls.get(id);
       if (!c) {
-        c = svgEl("text", { class: "sigscope-count", x: t.x - 4, y: t.y + 8 + l.lane * 3,
+        // parallel links into one receiver (a duplicate registration): side by side, not stacked
+        c = svgEl("text", { class: "sigscope-count", x: t.x - 4 - l.lane * 40, y: t.y + 8,
                             "text-anchor": "end" }, this.viewport);
         this.countEls.set(id, c);
       }
