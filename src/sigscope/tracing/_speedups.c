@@ -30,6 +30,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stddef.h> /* offsetof */
+#include <structmember.h> /* PyMemberDef, T_* (3.10-3.13) */
 
 /* ------------------------------------------------------------------ clock */
 
@@ -166,6 +167,121 @@ configured(void)
     return 1;
 }
 
+/* ------------------------------------------------------------------- Send */
+
+/* capture.Send (the send in progress) with struct fields: capture.CSend is a
+ * ``__slots__ = ()`` Python subclass (its __init__ is the Python one), bound
+ * as capture.Send while the accelerator is in use.  The C code below reads
+ * and writes the fields directly; Python code through the members (the same
+ * names, the same defaults as the pure class's class attributes; the fields
+ * the pure class only annotates raise AttributeError until set).  Every
+ * object field is owned (new) or NULL; GC-tracked (an AsyncCall refers back
+ * to its send). */
+typedef struct {
+    PyObject_HEAD
+    PyObject *id, *parent, *signal_id, *method, *tracers, *marks; /* set by __init__ */
+    long long start, end; /* clock readings (end: set when the send ends) */
+    char proxied, wired;
+    Py_ssize_t running, n;
+    PyObject *receivers, *calls, *async_calls, *error, *task, *task_key; /* defaults */
+    PyObject *signal, *sender, *thread_id, *infos, *results; /* set when the send ends */
+} SendObject;
+
+static PyObject *no_calls; /* capture.NO_CALLS (new; set by configure()) */
+static PyObject *zero;     /* the int 0 */
+
+#define SEND(o) ((SendObject *)(o))
+
+/* A new send with the class defaults (tp_new; also the C fast path's allocation). */
+static PyObject *
+send_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    if (no_calls == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "sigscope._speedups: configure() was not called");
+        return NULL;
+    }
+    SendObject *self = (SendObject *)type->tp_alloc(type, 0); /* new, zeroed, tracked */
+    if (self == NULL) {
+        return NULL;
+    }
+    self->parent = Py_NewRef(Py_None);
+    self->running = -1;
+    self->receivers = Py_NewRef(Py_None);
+    self->calls = Py_NewRef(no_calls);
+    self->async_calls = PyTuple_New(0); /* the empty tuple singleton: cannot fail */
+    self->error = Py_NewRef(Py_None);
+    self->task = Py_NewRef(Py_None);
+    self->task_key = Py_NewRef(zero);
+    if (self->async_calls == NULL) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    return (PyObject *)self;
+}
+
+#define SEND_FIELDS(X)                                                                            \
+    X(id) X(parent) X(signal_id) X(method) X(tracers) X(marks) X(receivers) X(calls)              \
+        X(async_calls) X(error) X(task) X(task_key) X(signal) X(sender) X(thread_id) X(infos)     \
+            X(results)
+
+static int
+send_traverse(SendObject *self, visitproc visit, void *arg)
+{
+#define VISIT(field) Py_VISIT(self->field);
+    SEND_FIELDS(VISIT)
+#undef VISIT
+    return 0; /* capture.CSend's type: subtype_traverse visits it */
+}
+
+static int
+send_clear(SendObject *self)
+{
+#define CLEAR(field) Py_CLEAR(self->field);
+    SEND_FIELDS(CLEAR)
+#undef CLEAR
+    return 0;
+}
+
+static void
+send_dealloc(SendObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    send_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self); /* capture.CSend's type: subtype_dealloc drops it */
+}
+
+static PyMemberDef send_members[] = {
+#define OBJ(field) {#field, T_OBJECT_EX, offsetof(SendObject, field), 0, NULL},
+    SEND_FIELDS(OBJ)
+#undef OBJ
+    {"start", T_LONGLONG, offsetof(SendObject, start), 0, NULL},
+    {"end", T_LONGLONG, offsetof(SendObject, end), 0, NULL},
+    {"proxied", T_BOOL, offsetof(SendObject, proxied), 0, NULL},
+    {"wired", T_BOOL, offsetof(SendObject, wired), 0, NULL},
+    {"running", T_PYSSIZET, offsetof(SendObject, running), 0, NULL},
+    {"n", T_PYSSIZET, offsetof(SendObject, n), 0, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject Send_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "sigscope.tracing._speedups.Send",
+    .tp_basicsize = sizeof(SendObject),
+    .tp_dealloc = (destructor)send_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_BASETYPE,
+    .tp_doc = "capture.Send's fields as a struct (capture.CSend subclasses it).",
+    .tp_traverse = (traverseproc)send_traverse,
+    .tp_clear = (inquiry)send_clear,
+    .tp_members = send_members,
+    .tp_new = send_new,
+};
+
+/* ``obj`` is a send of the bound type (capture.CSend): its fields may be read directly. */
+static inline int
+is_send(PyObject *obj)
+{
+    return (PyObject *)Py_TYPE(obj) == Send_type;
+}
+
 /* record.<name> as it is now (borrowed; NULL with an error if missing). */
 static PyObject *
 record_global(PyObject *name)
@@ -192,16 +308,6 @@ truth_of_global_in(PyObject *globals, PyObject *name) /* the same, in another mo
         PyErr_SetObject(PyExc_AttributeError, name);
     }
     return found == NULL ? -1 : PyObject_IsTrue(found);
-}
-
-/* Attribute ``name`` of ``obj`` is true (1), false (0); -1 on error. */
-static int
-attr_true(PyObject *obj, PyObject *name)
-{
-    PyObject *found = PyObject_GetAttr(obj, name); /* new */
-    int truth = found == NULL ? -1 : PyObject_IsTrue(found);
-    Py_XDECREF(found);
-    return truth;
 }
 
 /* ------------------------------------------------------------------ Timed */
@@ -438,25 +544,12 @@ named_dict(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, Py_ssize_
 static int
 joins(PyObject *found, PyObject *signal)
 {
-    if (found == Py_None || (PyObject *)Py_TYPE(found) != Send_type) {
+    if (!is_send(found) || SEND(found)->wired) {
         return 0;
     }
-    PyObject *wired = PyObject_GetAttr(found, s_wired); /* new */
-    if (wired == NULL) {
-        return -1;
-    }
-    int is_wired = PyObject_IsTrue(wired);
-    Py_DECREF(wired);
-    if (is_wired != 0) {
-        return is_wired < 0 ? -1 : 0;
-    }
-    PyObject *signal_id = PyObject_GetAttr(found, s_signal_id); /* new */
-    if (signal_id == NULL) {
-        return -1;
-    }
-    int same = PyLong_CheckExact(signal_id) && PyLong_AsVoidPtr(signal_id) == (void *)signal;
-    Py_DECREF(signal_id);
-    return same;
+    PyObject *signal_id = SEND(found)->signal_id; /* borrowed */
+    return signal_id != NULL && PyLong_CheckExact(signal_id) &&
+           PyLong_AsVoidPtr(signal_id) == (void *)signal;
 }
 
 static int fast_finish(PyObject *send, PyObject *signal, PyObject *sender, PyObject *named,
@@ -476,13 +569,13 @@ record_send(PyObject *send, PyObject *signal, PyObject *sender, PyObject *named,
     if (done != NULL) {
         Py_DECREF(done);
         /* record.release(), inline (Django's loop: never proxied here) */
-        if (PyObject_SetAttr(send, s_receivers, Py_None) < 0) {
+        Py_XSETREF(SEND(send)->receivers, Py_NewRef(Py_None));
+        PyObject *empty = PyTuple_New(0); /* new: the empty tuple singleton */
+        if (empty == NULL) {
             return -1;
         }
-        PyObject *empty = PyTuple_New(0); /* new */
-        int failed = empty == NULL || PyObject_SetAttr(send, s_tracers, empty) < 0;
-        Py_XDECREF(empty);
-        return failed ? -1 : 0;
+        Py_XSETREF(SEND(send)->tracers, empty); /* steals empty */
+        return 0;
     }
     if (!PyErr_ExceptionMatches(PyExc_Exception)) {
         return -1; /* a BaseException inside sigscope: it propagates */
@@ -522,29 +615,29 @@ new_send(PyObject *signal_id, PyObject *name, PyObject *tracers, PyObject *found
     if (loop != Py_None) { /* a parent, a task, or a loop: Send.__init__ finds them */
         Py_XDECREF(loop);
         PyObject *init[4] = {signal_id, name, tracers, found};
-        return PyObject_Vectorcall(Send_type, init, 4, NULL);
+        PyObject *send = PyObject_Vectorcall(Send_type, init, 4, NULL); /* new */
+        if (send != NULL && !is_send(send)) {
+            Py_CLEAR(send);
+            PyErr_SetString(PyExc_TypeError, "sigscope._speedups: Send() made another type");
+        }
+        return send;
     }
     Py_DECREF(loop);
-    PyObject *empty = PyTuple_New(0); /* new */
-    PyObject *send = empty == NULL ? NULL : PyBaseObject_Type.tp_new((PyTypeObject *)Send_type,
-                                                                      empty, NULL); /* new */
-    Py_XDECREF(empty);
+    PyObject *send = send_new((PyTypeObject *)Send_type, NULL, NULL); /* new: the defaults */
     PyObject *id = send == NULL ? NULL : PyObject_CallNoArgs(next_id); /* new */
     PyObject *marks = id == NULL ? NULL : PyList_New(0);               /* new */
-    PyObject *start = marks == NULL ? NULL : PyLong_FromLongLong(clock_ns());
-    int failed = start == NULL || PyObject_SetAttr(send, s_id, id) < 0 ||
-                 PyObject_SetAttr(send, s_parent, Py_None) < 0 ||
-                 PyObject_SetAttr(send, s_signal_id, signal_id) < 0 ||
-                 PyObject_SetAttr(send, s_method, name) < 0 ||
-                 PyObject_SetAttr(send, s_tracers, tracers) < 0 ||
-                 PyObject_SetAttr(send, s_marks, marks) < 0 ||
-                 PyObject_SetAttr(send, s_start, start) < 0;
-    Py_XDECREF(id);
-    Py_XDECREF(marks);
-    Py_XDECREF(start);
-    if (failed) {
-        Py_CLEAR(send);
+    if (marks == NULL) {
+        Py_XDECREF(id);
+        Py_XDECREF(send);
+        return NULL;
     }
+    SendObject *fields = SEND(send); /* parent: None already (the default) */
+    fields->id = id;                 /* steals id */
+    fields->signal_id = Py_NewRef(signal_id);
+    fields->method = Py_NewRef(name);
+    fields->tracers = Py_NewRef(tracers);
+    fields->marks = marks; /* steals marks */
+    fields->start = clock_ns();
     return send;
 }
 
@@ -575,10 +668,11 @@ traced_call(SyncSend *self, PyObject *const *args, size_t nargsf, PyObject *kwna
     if (responses == NULL) {
         raised_fetch(&app);
         PyObject *captured = PyObject_CallOneArg(safe_capture, app.value); /* new */
-        if (captured == NULL || PyObject_SetAttr(send, s_error, captured) < 0) {
+        if (captured == NULL) {
             raised_fetch(&own);
+        } else {
+            Py_XSETREF(SEND(send)->error, captured); /* steals captured */
         }
-        Py_XDECREF(captured);
     }
     if (PyContextVar_Reset(current_var, token) < 0) {
         if (PyErr_ExceptionMatches(PyExc_ValueError) || own.value != NULL) {
@@ -607,9 +701,9 @@ traced_call(SyncSend *self, PyObject *const *args, size_t nargsf, PyObject *kwna
         raised_restore(&app); /* the application's exception, the identical objects */
         return NULL;
     }
-    PyObject *async_calls = PyObject_GetAttr(send, s_async_calls); /* new */
+    PyObject *async_calls = Py_XNewRef(SEND(send)->async_calls); /* new */
     Py_DECREF(send);
-    int some = async_calls == NULL ? -1 : PyObject_IsTrue(async_calls);
+    int some = async_calls == NULL ? 0 : PyObject_IsTrue(async_calls); /* () or a list */
     Py_XDECREF(async_calls);
     if (some != 0) {
         PyObject *unwrapped = some < 0 ? NULL : PyObject_CallOneArg(unwrap_pairs, responses);
@@ -686,9 +780,8 @@ syncsend_call(SyncSend *self, PyObject *const *args, size_t nargsf, PyObject *kw
     } else if (!some) {
         result = PyObject_Vectorcall(self->original, args, nargsf, kwnames);
     } else if (join) { /* a subclass's send delegating to Django's loop */
-        if (PyObject_SetAttr(found, s_proxied, Py_False) == 0) {
-            result = PyObject_Vectorcall(self->original, args, nargsf, kwnames);
-        }
+        SEND(found)->proxied = 0; /* joins(): found is a send */
+        result = PyObject_Vectorcall(self->original, args, nargsf, kwnames);
     } else {
         result = traced_call(self, args, nargsf, kwnames, tracers, found, sender, sender_at);
     }
@@ -797,16 +890,14 @@ fetching_send(PyObject *self, PyObject *signal)
     if (PyContextVar_Get(current_var, Py_None, &send) < 0) {
         return NULL;
     }
-    int ours = (PyObject *)Py_TYPE(send) == Send_type;
+    int ours = is_send(send);
     if (ours) {
-        PyObject *signal_id = PyObject_GetAttr(send, s_signal_id); /* new */
+        PyObject *signal_id = SEND(send)->signal_id; /* borrowed */
         ours = signal_id != NULL && PyLong_CheckExact(signal_id) &&
                PyLong_AsVoidPtr(signal_id) == (void *)signal;
-        Py_XDECREF(signal_id);
     }
     if (ours) { /* not e.g. has_listeners() inside a receiver */
-        int wired = attr_true(send, s_wired);
-        ours = wired == 0 || (wired == 1 && attr_true(send, s_proxied) == 1);
+        ours = !SEND(send)->wired || SEND(send)->proxied;
     }
     if (ours) { /* a subclass's override calling super(): it is the outermost */
         PyObject *outer = PyObject_GetAttr((PyObject *)Py_TYPE(signal), s_live); /* new */
@@ -825,17 +916,16 @@ static PyObject *
 wire_sync(PyObject *send, PyObject *sync, PyObject *asynchronous)
 {
     Py_ssize_t n = PyObject_Size(sync);
-    PyObject *count = n < 0 ? NULL : PyLong_FromSsize_t(n); /* new */
-    PyObject *marks = count == NULL ? NULL : PyObject_GetAttr(send, s_marks); /* new */
+    PyObject *marks = SEND(send)->marks; /* borrowed */
     PyObject *timed = NULL;
-    if (marks != NULL && PyList_CheckExact(marks) &&
-        PyObject_SetAttr(send, s_wired, Py_True) == 0 &&
-        PyObject_SetAttr(send, s_receivers, sync) == 0 &&
-        PyObject_SetAttr(send, s_n, count) == 0) {
+    if (n >= 0 && marks != NULL && PyList_CheckExact(marks)) {
+        SEND(send)->wired = 1;
+        Py_XSETREF(SEND(send)->receivers, Py_NewRef(sync));
+        SEND(send)->n = n;
         timed = make_timed(sync, marks); /* new */
+    } else if (n >= 0 && !PyErr_Occurred()) {
+        PyErr_SetString(PyExc_TypeError, "sigscope._speedups: send.marks is not a list");
     }
-    Py_XDECREF(count);
-    Py_XDECREF(marks);
     PyObject *pair = timed == NULL ? NULL : PyTuple_Pack(2, timed, asynchronous);
     Py_XDECREF(timed);
     return pair;
@@ -856,12 +946,10 @@ live_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObje
         }
         return result;
     }
-    int proxied = attr_true(send, s_proxied);
-    PyObject *method = PyObject_GetAttr(send, s_method); /* new */
-    int common = proxied == 0 && method != NULL && PyUnicode_Check(method) &&
-                 PyUnicode_READ_CHAR(method, 0) != 'a' && has_async &&
-                 PyTuple_CheckExact(result) && PyTuple_GET_SIZE(result) == 2;
-    Py_XDECREF(method);
+    PyObject *method = SEND(send)->method; /* borrowed; fetching_send(): a send */
+    int common = !SEND(send)->proxied && method != NULL && PyUnicode_Check(method) &&
+                 PyUnicode_GET_LENGTH(method) > 0 && PyUnicode_READ_CHAR(method, 0) != 'a' &&
+                 has_async && PyTuple_CheckExact(result) && PyTuple_GET_SIZE(result) == 2;
     int asynchronous = common ? PyObject_IsTrue(PyTuple_GET_ITEM(result, 1)) : 1;
     PyObject *out = NULL;
     if (PyErr_Occurred() || asynchronous < 0) {
@@ -1143,13 +1231,11 @@ receiver_key(PyObject *receiver)
 static PyObject *
 cached_infos(PyObject *send)
 {
-    PyObject *marks = PyObject_GetAttr(send, s_marks);         /* new */
-    PyObject *n_obj = PyObject_GetAttr(send, s_n);             /* new */
-    PyObject *receivers = PyObject_GetAttr(send, s_receivers); /* new */
+    PyObject *marks = SEND(send)->marks;         /* borrowed */
+    PyObject *receivers = SEND(send)->receivers; /* borrowed */
     PyObject *found = NULL;
-    if (marks && n_obj && receivers && PyList_CheckExact(marks) && PyLong_CheckExact(n_obj) &&
-        PyList_CheckExact(receivers)) {
-        Py_ssize_t n = PyLong_AsSsize_t(n_obj), seen = PyList_GET_SIZE(marks);
+    if (marks && receivers && PyList_CheckExact(marks) && PyList_CheckExact(receivers)) {
+        Py_ssize_t n = SEND(send)->n, seen = PyList_GET_SIZE(marks);
         Py_ssize_t called = seen > n ? seen - 1 : seen;
         PyObject *key = NULL;
         if (called > 0 && called == n && PyList_GET_SIZE(receivers) == n) {
@@ -1172,9 +1258,6 @@ cached_infos(PyObject *send)
             found = NULL;
         }
     }
-    Py_XDECREF(marks);
-    Py_XDECREF(n_obj);
-    Py_XDECREF(receivers);
     return found;
 }
 
@@ -1239,12 +1322,11 @@ cached_names(PyObject *signal, PyObject *sender, PyObject **holder, PyObject **l
 static PyObject *
 plain_tracer(PyObject *send)
 {
-    PyObject *tracers = PyObject_GetAttr(send, s_tracers); /* new */
+    PyObject *tracers = SEND(send)->tracers; /* borrowed */
     PyObject *tracer = NULL;
     if (tracers != NULL && PyTuple_CheckExact(tracers) && PyTuple_GET_SIZE(tracers) == 1) {
         tracer = Py_NewRef(PyTuple_GET_ITEM(tracers, 0));
     }
-    Py_XDECREF(tracers);
     if (tracer == NULL) {
         return NULL;
     }
@@ -1297,15 +1379,14 @@ buffer_event(PyObject *tracer, PyObject *send, PyObject *named)
 static int
 set_fields(PyObject *send, PyObject *infos, PyObject *holder, PyObject *label, PyObject *thread)
 {
-    PyObject *end = PyLong_FromLongLong(clock_ns()); /* new */
-    int failed = end == NULL || PyObject_SetAttr(send, s_end, end) < 0 ||
-                 PyObject_SetAttr(send, s_infos, infos) < 0 ||
-                 PyObject_SetAttr(send, s_results, Py_None) < 0 ||
-                 PyObject_SetAttr(send, s_signal, holder) < 0 ||
-                 PyObject_SetAttr(send, s_sender, label) < 0 ||
-                 PyObject_SetAttr(send, s_thread_id, thread) < 0;
-    Py_XDECREF(end);
-    return failed ? -1 : 0;
+    SendObject *fields = SEND(send); /* all borrowed arguments: each field takes a new ref */
+    fields->end = clock_ns();
+    Py_XSETREF(fields->infos, Py_NewRef(infos));
+    Py_XSETREF(fields->results, Py_NewRef(Py_None));
+    Py_XSETREF(fields->signal, Py_NewRef(holder));
+    Py_XSETREF(fields->sender, Py_NewRef(label));
+    Py_XSETREF(fields->thread_id, Py_NewRef(thread));
+    return 0;
 }
 
 /* record._finish(send, ...) for the common send: Django's loop, every receiver
@@ -1315,13 +1396,15 @@ static int
 fast_finish(PyObject *send, PyObject *signal, PyObject *sender, PyObject *named,
             PyObject *responses)
 {
-    int proxied = attr_true(send, s_proxied), wired = attr_true(send, s_wired);
-    int asynchronous = attr_true(send, s_async_calls);
-    PyObject *error = PyObject_GetAttr(send, s_error); /* new */
-    int plain = error == Py_None && proxied == 0 && wired == 1 && asynchronous == 0;
-    Py_XDECREF(error);
+    if (!is_send(send)) {
+        return 0; /* not ours: the Python _finish */
+    }
+    SendObject *fields = SEND(send);
+    PyObject *calls = fields->async_calls; /* borrowed: () or a list */
+    int asynchronous = calls == NULL ? 0 : PyObject_IsTrue(calls);
+    int plain = fields->error == Py_None && !fields->proxied && fields->wired && asynchronous == 0;
     if (!plain) {
-        return PyErr_Occurred() ? -1 : 0;
+        return asynchronous < 0 ? -1 : 0;
     }
     PyObject *infos = cached_infos(send); /* borrowed */
     if (infos == NULL || !all_none(responses)) {
@@ -1385,7 +1468,8 @@ configure(PyObject *module, PyObject *args, PyObject *kwargs)
     if (cap == NULL || names_globals == NULL || values_globals == NULL) {
         return NULL;
     }
-    PyObject *send = PyDict_GetItemString(cap, "Send");
+    PyObject *send = PyDict_GetItemString(cap, "CSend"); /* a subclass of Send_Type */
+    PyObject *calls = PyDict_GetItemString(cap, "NO_CALLS");
     PyObject *current = PyDict_GetItemString(cap, "current");
     PyObject *capture = PyDict_GetItemString(cap, "safe_capture");
     PyObject *unwrap = PyDict_GetItemString(cap, "unwrap_pairs");
@@ -1402,11 +1486,13 @@ configure(PyObject *module, PyObject *args, PyObject *kwargs)
     PyObject *pure_kwargs = PyDict_GetItemString(globals, "_kwargs");
     PyObject *lim = PyDict_GetItemString(globals, "LIMIT");
     PyObject *text = PyDict_GetItemString(globals, "cap_text");
-    if (!send || !current || !capture || !unwrap || !ids || !text || !route || !unheard || !finish || !failed || !value || !pure_kwargs || !lim || !PyLong_Check(lim)) {
+    if (!send || !PyType_Check(send) || !PyType_IsSubtype((PyTypeObject *)send, &Send_Type) ||
+        ((PyTypeObject *)send)->tp_basicsize != Send_Type.tp_basicsize || !calls || !current || !capture || !unwrap || !ids || !text || !route || !unheard || !finish || !failed || !value || !pure_kwargs || !lim || !PyLong_Check(lim)) {
         PyErr_SetString(PyExc_RuntimeError, "sigscope._speedups: record lacks a function");
         return NULL;
     }
     Py_XSETREF(Send_type, Py_NewRef(send));
+    Py_XSETREF(no_calls, Py_NewRef(calls));
     Py_XSETREF(current_var, Py_NewRef(current));
     Py_XSETREF(safe_capture, Py_NewRef(capture));
     Py_XSETREF(unwrap_pairs, Py_NewRef(unwrap));
@@ -1516,7 +1602,8 @@ PyMODINIT_FUNC
 PyInit__speedups(void)
 {
     one = PyLong_FromLong(1);
-    if (one == NULL || intern_names() < 0 || PyType_Ready(&Timed_Type) < 0 || PyType_Ready(&SyncSend_Type) < 0 ||
+    zero = PyLong_FromLong(0);
+    if (one == NULL || zero == NULL || PyType_Ready(&Send_Type) < 0 || intern_names() < 0 || PyType_Ready(&Timed_Type) < 0 || PyType_Ready(&SyncSend_Type) < 0 ||
         PyType_Ready(&Live_Type) < 0) {
         return NULL;
     }
@@ -1526,6 +1613,7 @@ PyInit__speedups(void)
     }
     if (PyModule_AddObjectRef(module, "SyncSend", (PyObject *)&SyncSend_Type) < 0 ||
         PyModule_AddObjectRef(module, "Timed", (PyObject *)&Timed_Type) < 0 ||
+        PyModule_AddObjectRef(module, "Send", (PyObject *)&Send_Type) < 0 ||
         PyModule_AddObjectRef(module, "LiveReceivers", (PyObject *)&Live_Type) < 0) {
         Py_DECREF(module);
         return NULL;
