@@ -147,6 +147,15 @@ static PyObject *cap_text;      /* record.cap_text */
 static PyObject *next_id;       /* capture.next_id */
 static PyObject *capture_dict;  /* vars(sigscope.tracing.capture): task_calls, threads_marked */
 static PyObject *get_running_loop; /* asyncio._get_running_loop */
+/* Dicts the modules mutate in place and never rebind (record.py imports the
+ * names ones by name too): new references, taken by configure(). */
+static PyObject *task_calls;    /* capture.task_calls */
+static PyObject *by_ids;        /* names._by_ids */
+static PyObject *signal_names;  /* names._signal_names */
+static PyObject *sender_labels; /* names._sender_labels */
+static PyObject *thread_names;  /* record.thread_names */
+static PyObject *id_counter;    /* capture.next_id.__self__: the itertools.count */
+static int threads_marked;      /* capture.threads_marked was seen True (it stays True) */
 
 /* Interned attribute and key names. */
 static PyObject *s_receivers, *s_cache, *s_data, *s_sender, *s_wired, *s_signal_id, *s_proxied,
@@ -282,22 +291,60 @@ is_send(PyObject *obj)
     return (PyObject *)Py_TYPE(obj) == Send_type;
 }
 
-/* record.<name> as it is now (borrowed; NULL with an error if missing). */
-static PyObject *
-record_global(PyObject *name)
-{
-    PyObject *found = PyDict_GetItemWithError(record_dict, name);
-    if (found == NULL && !PyErr_Occurred()) {
-        PyErr_SetObject(PyExc_AttributeError, name);
-    }
-    return found;
-}
+/* ------------------------------------------------------ the running tracers */
 
-static int
-truth_of_global(PyObject *name) /* 1, 0, or -1 on error */
+/* record.catch_all, record.filtering, record.record_all, record.lone_unheard,
+ * as tracer._regroup() last set them (it calls regroup() on every start and
+ * stop, right after rebinding the Python globals), and the lone tracer that
+ * keeps events in its plain ring buffer: the send reads these, not the
+ * module's dict.  All new references (or NULL: none). */
+static PyObject *catch_all;    /* a tuple of tracers */
+static int filtering_on;       /* bool(record.filtering) */
+static int record_all_on;      /* record.record_all */
+static PyObject *lone_unheard; /* a dict, or NULL (record.lone_unheard is None) */
+static PyObject *lone_tracer;  /* the only running tracer, plain ``_record``; or NULL */
+static PyObject *lone_append;  /* lone_tracer._buffer.append (never rebound) */
+static PyObject *lone_options; /* lone_tracer._value_options: (redactor, reprs) */
+
+/* regroup(catch_all, filtering, record_all, lone_unheard, plain): the values
+ * tracer._regroup() just gave record's globals; ``plain``: the lone tracer if
+ * its ``_record`` is Tracer._record, else None. */
+static PyObject *
+regroup_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    PyObject *found = record_global(name);
-    return found == NULL ? -1 : PyObject_IsTrue(found);
+    if (nargs != 5 || !PyTuple_CheckExact(args[0]) ||
+        (args[3] != Py_None && !PyDict_CheckExact(args[3]))) {
+        PyErr_SetString(PyExc_TypeError,
+                        "regroup(catch_all: tuple, filtering, record_all, lone_unheard, plain)");
+        return NULL;
+    }
+    int filters = PyObject_IsTrue(args[1]), all = PyObject_IsTrue(args[2]);
+    if (filters < 0 || all < 0) {
+        return NULL;
+    }
+    PyObject *append = NULL, *options = NULL; /* new */
+    if (args[4] != Py_None) {
+        PyObject *buffer = PyObject_GetAttr(args[4], s_buffer); /* new */
+        append = buffer == NULL ? NULL : PyObject_GetAttr(buffer, s_append);
+        Py_XDECREF(buffer);
+        options = append == NULL ? NULL : PyObject_GetAttr(args[4], s_value_options);
+        if (options != NULL && (!PyTuple_CheckExact(options) || PyTuple_GET_SIZE(options) != 2)) {
+            Py_CLEAR(options);
+            PyErr_SetString(PyExc_TypeError, "regroup(): _value_options is not a pair");
+        }
+        if (options == NULL) {
+            Py_XDECREF(append);
+            return NULL;
+        }
+    }
+    Py_XSETREF(catch_all, Py_NewRef(args[0]));
+    filtering_on = filters;
+    record_all_on = all;
+    Py_XSETREF(lone_unheard, args[3] == Py_None ? NULL : Py_NewRef(args[3]));
+    Py_XSETREF(lone_tracer, args[4] == Py_None ? NULL : Py_NewRef(args[4]));
+    Py_XSETREF(lone_append, append);   /* steals append */
+    Py_XSETREF(lone_options, options); /* steals options */
+    Py_RETURN_NONE;
 }
 
 static int
@@ -474,11 +521,8 @@ nobody_listens(PyObject *signal, PyObject *sender)
 static PyObject *
 count_unheard(PyObject *signal, PyObject *sender)
 {
-    PyObject *counts = record_global(s_lone_unheard); /* borrowed */
-    if (counts == NULL) {
-        return NULL;
-    }
-    if (counts != Py_None && PyDict_CheckExact(counts)) {
+    PyObject *counts = lone_unheard; /* borrowed: record.lone_unheard (regroup()) */
+    if (counts != NULL) {
         PyObject *key = Py_BuildValue("(NN)", PyLong_FromVoidPtr(signal),
                                       PyLong_FromVoidPtr(sender)); /* new */
         if (key == NULL) {
@@ -497,14 +541,7 @@ count_unheard(PyObject *signal, PyObject *sender)
             return NULL;
         }
     }
-    int any = truth_of_global(s_catch_all);
-    if (any == 0) {
-        any = truth_of_global(s_filtering);
-    }
-    if (any < 0) {
-        return NULL;
-    }
-    if (any) {
+    if ((catch_all != NULL && PyTuple_GET_SIZE(catch_all) > 0) || filtering_on) {
         PyObject *done = PyObject_CallFunctionObjArgs(unheard_fn, signal, sender, NULL);
         if (done == NULL) {
             return NULL;
@@ -601,12 +638,15 @@ new_send(PyObject *signal_id, PyObject *name, PyObject *tracers, PyObject *found
 {
     int quiet = found == Py_None;
     if (quiet) {
-        int tasks = truth_of_global_in(capture_dict, s_task_calls);
-        int threads = tasks == 0 ? truth_of_global_in(capture_dict, s_threads_marked) : tasks;
-        if (threads < 0) {
-            return NULL;
+        int busy = PyDict_GET_SIZE(task_calls) > 0 || threads_marked;
+        if (!busy) { /* capture.threads_marked: once True, it stays True */
+            busy = threads_marked = truth_of_global_in(capture_dict, s_threads_marked);
+            if (busy < 0) {
+                threads_marked = 0;
+                return NULL;
+            }
         }
-        quiet = threads == 0;
+        quiet = !busy;
     }
     PyObject *loop = quiet ? PyObject_CallNoArgs(get_running_loop) : NULL; /* new */
     if (quiet && loop == NULL) {
@@ -624,7 +664,7 @@ new_send(PyObject *signal_id, PyObject *name, PyObject *tracers, PyObject *found
     }
     Py_DECREF(loop);
     PyObject *send = send_new((PyTypeObject *)Send_type, NULL, NULL); /* new: the defaults */
-    PyObject *id = send == NULL ? NULL : PyObject_CallNoArgs(next_id); /* new */
+    PyObject *id = send == NULL ? NULL : (*Py_TYPE(id_counter)->tp_iternext)(id_counter); /* new: next_id() */
     PyObject *marks = id == NULL ? NULL : PyList_New(0);               /* new */
     if (marks == NULL) {
         Py_XDECREF(id);
@@ -751,22 +791,14 @@ syncsend_call(SyncSend *self, PyObject *const *args, size_t nargsf, PyObject *kw
         return NULL;
     }
     if (nobody) {
-        int all = truth_of_global(s_record_all);
-        if (all < 0) {
-            return NULL;
-        }
-        if (!all) {
+        if (!record_all_on) {
             return count_unheard(signal, sender);
         }
     }
-    int filters = truth_of_global(s_filtering);
-    if (filters < 0) {
-        return NULL;
-    }
-    PyObject *tracers = filters ? PyObject_CallFunctionObjArgs(route_fn, signal, sender, NULL)
-                                : Py_XNewRef(record_global(s_catch_all)); /* new */
+    PyObject *tracers = filtering_on ? PyObject_CallFunctionObjArgs(route_fn, signal, sender, NULL)
+                                     : Py_XNewRef(catch_all); /* new */
     if (tracers == NULL) {
-        return NULL;
+        return PyErr_Occurred() ? NULL : PyObject_Vectorcall(self->original, args, nargsf, kwnames);
     }
     int some = PyObject_IsTrue(tracers);
     PyObject *found = NULL;
@@ -1249,8 +1281,7 @@ cached_infos(PyObject *send)
             }
             PyTuple_SET_ITEM(key, i, address); /* steals */
         }
-        PyObject *by_ids = key == NULL ? NULL : global_in(names_dict, s_by_ids);
-        if (by_ids != NULL && PyDict_CheckExact(by_ids)) {
+        if (key != NULL) {
             found = PyDict_GetItemWithError(by_ids, key); /* a tuple of ints: no user code */
         }
         Py_XDECREF(key);
@@ -1286,8 +1317,7 @@ cached_names(PyObject *signal, PyObject *sender, PyObject **holder, PyObject **l
              PyObject **thread)
 {
     *holder = *label = *thread = NULL;
-    PyObject *names = global_in(names_dict, s_signal_names); /* borrowed */
-    PyObject *found = names == NULL ? NULL : by_id(names, signal);
+    PyObject *found = by_id(signal_names, signal); /* borrowed */
     PyObject *ref = found == NULL ? NULL : PyObject_GetAttr(found, s_ref); /* new */
     int alive = ref == NULL ? -1 : refers_to(ref, signal);
     Py_XDECREF(ref);
@@ -1297,18 +1327,15 @@ cached_names(PyObject *signal, PyObject *sender, PyObject **holder, PyObject **l
     if (sender == Py_None) {
         *label = Py_NewRef(Py_None);
     } else {
-        PyObject *labels = global_in(names_dict, s_sender_labels);
-        PyObject *cached = labels == NULL ? NULL : by_id(labels, sender);
+        PyObject *cached = by_id(sender_labels, sender); /* borrowed */
         if (cached == NULL || !PyTuple_CheckExact(cached) || PyTuple_GET_SIZE(cached) != 2 ||
             refers_to(PyTuple_GET_ITEM(cached, 0), sender) != 1) {
             return 0;
         }
         *label = Py_NewRef(PyTuple_GET_ITEM(cached, 1));
     }
-    PyObject *threads = global_in(record_dict, s_thread_names);
     *thread = PyLong_FromUnsignedLong(PyThread_get_thread_ident()); /* threading.get_ident() */
-    if (threads == NULL || *thread == NULL || !PyDict_CheckExact(threads) ||
-        PyDict_Contains(threads, *thread) != 1) {
+    if (*thread == NULL || PyDict_Contains(thread_names, *thread) != 1) {
         Py_CLEAR(*label);
         Py_CLEAR(*thread);
         return 0;
@@ -1323,19 +1350,14 @@ static PyObject *
 plain_tracer(PyObject *send)
 {
     PyObject *tracers = SEND(send)->tracers; /* borrowed */
-    PyObject *tracer = NULL;
-    if (tracers != NULL && PyTuple_CheckExact(tracers) && PyTuple_GET_SIZE(tracers) == 1) {
-        tracer = Py_NewRef(PyTuple_GET_ITEM(tracers, 0));
+    if (lone_tracer == NULL || tracers == NULL || !PyTuple_CheckExact(tracers) ||
+        PyTuple_GET_SIZE(tracers) != 1 || PyTuple_GET_ITEM(tracers, 0) != lone_tracer) {
+        return NULL; /* (its ``_record`` was checked by regroup()) */
     }
-    if (tracer == NULL) {
-        return NULL;
-    }
-    PyObject *listener = PyObject_GetAttr(tracer, s_listener);                /* new */
-    PyObject *method = PyObject_GetAttr((PyObject *)Py_TYPE(tracer), s_record); /* new */
-    PyObject *plain = global_in(record_dict, s_plain_record);                 /* borrowed */
-    int ok = listener == Py_None && method != NULL && method == plain;
+    PyObject *tracer = Py_NewRef(lone_tracer);
+    PyObject *listener = PyObject_GetAttr(tracer, s_listener); /* new: may be set any time */
+    int ok = listener == Py_None;
     Py_XDECREF(listener);
-    Py_XDECREF(method);
     if (!ok) {
         Py_CLEAR(tracer);
     }
@@ -1346,11 +1368,8 @@ plain_tracer(PyObject *send)
 static int
 buffer_event(PyObject *tracer, PyObject *send, PyObject *named)
 {
-    PyObject *options = PyObject_GetAttr(tracer, s_value_options); /* new */
-    if (options == NULL || !PyTuple_CheckExact(options) || PyTuple_GET_SIZE(options) != 2) {
-        Py_XDECREF(options);
-        return PyErr_Occurred() ? -1 : (PyErr_SetString(PyExc_TypeError, "_value_options"), -1);
-    }
+    PyObject *options = Py_NewRef(lone_options); /* new; plain_tracer(): tracer is lone_tracer */
+    PyObject *append = Py_NewRef(lone_append);   /* new (a receiver may stop the tracer) */
     PyObject *kwargs = PyDict_GET_SIZE(named) == 0
                            ? PyTuple_New(0)
                            : kwargs_of(named, PyTuple_GET_ITEM(options, 0),
@@ -1358,10 +1377,9 @@ buffer_event(PyObject *tracer, PyObject *send, PyObject *named)
     Py_DECREF(options);
     PyObject *event = kwargs == NULL ? NULL : PyTuple_Pack(2, send, kwargs); /* new */
     Py_XDECREF(kwargs);
-    PyObject *buffer = event == NULL ? NULL : PyObject_GetAttr(tracer, s_buffer); /* new */
-    PyObject *done = buffer == NULL ? NULL : PyObject_CallMethodOneArg(buffer, s_append, event);
+    PyObject *done = event == NULL ? NULL : PyObject_CallOneArg(append, event); /* new */
     Py_XDECREF(event);
-    Py_XDECREF(buffer);
+    Py_DECREF(append);
     if (done == NULL) {
         return -1;
     }
@@ -1511,6 +1529,28 @@ configure(PyObject *module, PyObject *args, PyObject *kwargs)
     Py_XSETREF(names_dict, Py_NewRef(names_globals));
     Py_XSETREF(values_dict, Py_NewRef(values_globals));
     Py_XSETREF(get_running_loop, Py_NewRef(loop));
+    PyObject *tasks = PyDict_GetItemString(cap, "task_calls");
+    PyObject *sequences = PyDict_GetItemString(names_globals, "_by_ids");
+    PyObject *signals = PyDict_GetItemString(names_globals, "_signal_names");
+    PyObject *labels = PyDict_GetItemString(names_globals, "_sender_labels");
+    PyObject *threads = PyDict_GetItemString(globals, "thread_names");
+    PyObject *counter = PyObject_GetAttrString(ids, "__self__"); /* new */
+    if (counter == NULL) {
+        return NULL;
+    }
+    if (!tasks || !PyDict_CheckExact(tasks) || !sequences || !PyDict_CheckExact(sequences) ||
+        !signals || !PyDict_CheckExact(signals) || !labels || !PyDict_CheckExact(labels) ||
+        !threads || !PyDict_CheckExact(threads) || Py_TYPE(counter)->tp_iternext == NULL) {
+        Py_DECREF(counter);
+        PyErr_SetString(PyExc_RuntimeError, "sigscope._speedups: a cache is not a dict");
+        return NULL;
+    }
+    Py_XSETREF(task_calls, Py_NewRef(tasks));
+    Py_XSETREF(by_ids, Py_NewRef(sequences));
+    Py_XSETREF(signal_names, Py_NewRef(signals));
+    Py_XSETREF(sender_labels, Py_NewRef(labels));
+    Py_XSETREF(thread_names, Py_NewRef(threads));
+    Py_XSETREF(id_counter, counter); /* steals counter */
     PyObject *strdict = PyDict_GetItemString(values_globals, "StrDict");
     PyObject *items = PyDict_GetItemString(values_globals, "ITEMS");
     if (strdict == NULL || items == NULL || !PyLong_Check(items)) {
@@ -1535,6 +1575,8 @@ static PyMethodDef methods[] = {
      "kwargs(named, redactor, reprs): record._kwargs() in C."},
     {"finish", (PyCFunction)(void (*)(void))finish_function, METH_FASTCALL,
      "finish(send, signal, sender, named, responses): record._finish() in C (its common case)."},
+    {"regroup", (PyCFunction)(void (*)(void))regroup_function, METH_FASTCALL,
+     "regroup(catch_all, filtering, record_all, lone_unheard, plain): the running tracers."},
     {"clock", clock_function, METH_NOARGS, "time.perf_counter_ns(), the clock used here."},
     {NULL, NULL, 0, NULL},
 };
