@@ -932,9 +932,14 @@ fetching_send(PyObject *self, PyObject *signal)
         ours = !SEND(send)->wired || SEND(send)->proxied;
     }
     if (ours) { /* a subclass's override calling super(): it is the outermost */
-        PyObject *outer = PyObject_GetAttr((PyObject *)Py_TYPE(signal), s_live); /* new */
-        ours = outer == self;
-        Py_XDECREF(outer);
+        PyTypeObject *cls = Py_TYPE(signal);
+        if (Py_TYPE(cls) == &PyType_Type) { /* type(signal)._live_receivers, no metaclass */
+            ours = _PyType_Lookup(cls, s_live) == self; /* borrowed; a class dict's value */
+        } else {
+            PyObject *outer = PyObject_GetAttr((PyObject *)cls, s_live); /* new */
+            ours = outer == self;
+            Py_XDECREF(outer);
+        }
     }
     if (!ours) {
         Py_CLEAR(send);
@@ -1310,6 +1315,25 @@ all_none(PyObject *responses)
     return 1;
 }
 
+/* threading.get_ident() as an int (new); the last one is kept (under the GIL,
+ * one thread at a time runs this), so a thread's sends share one object. */
+static PyObject *
+thread_ident(void)
+{
+    static unsigned long last_ident;
+    static PyObject *last; /* new, or NULL */
+    unsigned long ident = PyThread_get_thread_ident();
+    if (last == NULL || ident != last_ident) {
+        PyObject *fresh = PyLong_FromUnsignedLong(ident); /* new */
+        if (fresh == NULL) {
+            return NULL;
+        }
+        Py_XSETREF(last, fresh); /* steals fresh */
+        last_ident = ident;
+    }
+    return Py_NewRef(last);
+}
+
 /* The signal's cached name holder, the sender's cached label, the thread id
  * (record._finish's cache hits), all new; 0 when one is not cached. */
 static int
@@ -1334,7 +1358,7 @@ cached_names(PyObject *signal, PyObject *sender, PyObject **holder, PyObject **l
         }
         *label = Py_NewRef(PyTuple_GET_ITEM(cached, 1));
     }
-    *thread = PyLong_FromUnsignedLong(PyThread_get_thread_ident()); /* threading.get_ident() */
+    *thread = thread_ident(); /* new: threading.get_ident() */
     if (*thread == NULL || PyDict_Contains(thread_names, *thread) != 1) {
         Py_CLEAR(*label);
         Py_CLEAR(*thread);
