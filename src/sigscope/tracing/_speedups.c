@@ -612,6 +612,16 @@ record_send(PyObject *send, PyObject *signal, PyObject *sender, PyObject *named,
             return -1;
         }
         Py_XSETREF(SEND(send)->tracers, empty); /* steals empty */
+        if (fast == 1) {
+            /* fast_finish() recorded it: it now holds only ints, strings, the
+             * cached infos and the signal's name holder, nothing that can
+             * refer back to it, and nothing writes to it again.  The cyclic GC
+             * need not walk it (nor its marks) in the ring buffer. */
+            PyObject_GC_UnTrack(send);
+            if (PyList_CheckExact(SEND(send)->marks)) {
+                PyObject_GC_UnTrack(SEND(send)->marks);
+            }
+        }
         return 0;
     }
     if (!PyErr_ExceptionMatches(PyExc_Exception)) {
