@@ -517,14 +517,30 @@ nobody_listens(PyObject *signal, PyObject *sender)
     return result;
 }
 
+/* ``(id(a), id(b))`` (new), without Py_BuildValue's format parsing. */
+static PyObject *
+id_pair(PyObject *a, PyObject *b)
+{
+    PyObject *pair = PyTuple_New(2); /* new */
+    PyObject *first = pair == NULL ? NULL : PyLong_FromVoidPtr(a);      /* new */
+    PyObject *second = first == NULL ? NULL : PyLong_FromVoidPtr(b);    /* new */
+    if (second == NULL) {
+        Py_XDECREF(first);
+        Py_XDECREF(pair);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(pair, 0, first);  /* steals first */
+    PyTuple_SET_ITEM(pair, 1, second); /* steals second */
+    return pair;
+}
+
 /* Count the unheard send (record_all is off).  Returns Django's [] (new). */
 static PyObject *
 count_unheard(PyObject *signal, PyObject *sender)
 {
     PyObject *counts = lone_unheard; /* borrowed: record.lone_unheard (regroup()) */
     if (counts != NULL) {
-        PyObject *key = Py_BuildValue("(NN)", PyLong_FromVoidPtr(signal),
-                                      PyLong_FromVoidPtr(sender)); /* new */
+        PyObject *key = id_pair(signal, sender); /* new */
         if (key == NULL) {
             return NULL;
         }
@@ -1088,6 +1104,28 @@ refers_to(PyObject *ref, PyObject *expected)
     return same;
 }
 
+/* "<label pk=N>" (new), as PyUnicode_FromFormat("<%U pk=%R>", label, pk)
+ * without its format parsing: one join.  ``pk`` is an exact int (its repr
+ * runs no user code). */
+static PyObject *
+model_pk_text(PyObject *label, PyObject *pk)
+{
+    static PyObject *open_, *mid, *close_, *empty; /* new, made once */
+    if (open_ == NULL && ((open_ = PyUnicode_InternFromString("<")) == NULL ||
+                          (mid = PyUnicode_InternFromString(" pk=")) == NULL ||
+                          (close_ = PyUnicode_InternFromString(">")) == NULL ||
+                          (empty = PyUnicode_InternFromString("")) == NULL)) {
+        Py_CLEAR(open_);
+        return NULL;
+    }
+    PyObject *digits = PyObject_Repr(pk); /* new */
+    PyObject *parts = digits == NULL ? NULL : PyTuple_Pack(5, open_, label, mid, digits, close_);
+    Py_XDECREF(digits);
+    PyObject *text = parts == NULL ? NULL : PyUnicode_Join(empty, parts); /* new */
+    Py_XDECREF(parts);
+    return text;
+}
+
 /* values._model_text() for an instance of a model class values.describe() has
  * already cached, with an int pk and a short label: the text (new).  NULL
  * without an error: not that case (the Python code decides); with one: a
@@ -1117,7 +1155,7 @@ model_text(PyObject *value, PyObject *reprs)
     PyObject *pk = PyDict_GetItemWithError(state, attname); /* borrowed; a str key */
     PyObject *text = NULL;
     if (pk != NULL && PyLong_CheckExact(pk)) {
-        text = PyUnicode_FromFormat("<%U pk=%R>", label, pk); /* an int's repr: no user code */
+        text = model_pk_text(label, pk); /* new: "<label pk=N>" */
         if (text != NULL && PyUnicode_GET_LENGTH(text) > limit) {
             Py_CLEAR(text); /* values._clip(): in Python */
         }
@@ -1212,9 +1250,12 @@ kwargs_of(PyObject *named, PyObject *redactor, PyObject *reprs)
         if (plans == NULL) {
             return NULL;
         }
-        PyObject *names = PyDict_Keys(named); /* new: tuple(named), as a list first */
-        PyObject *key = names == NULL ? NULL : PyList_AsTuple(names); /* new */
-        Py_XDECREF(names);
+        PyObject *key = PyTuple_New(PyDict_GET_SIZE(named)); /* new: tuple(named) */
+        Py_ssize_t at = 0, index = 0;
+        PyObject *name, *value; /* borrowed */
+        while (key != NULL && PyDict_Next(named, &at, &name, &value)) {
+            PyTuple_SET_ITEM(key, index++, Py_NewRef(name));
+        }
         PyObject *plan = NULL; /* borrowed */
         if (key != NULL && PyDict_CheckExact(plans)) {
             plan = PyDict_GetItemWithError(plans, key);
@@ -1267,8 +1308,7 @@ receiver_key(PyObject *receiver)
     if (Py_TYPE(receiver) != &PyMethod_Type) {
         return PyLong_FromVoidPtr(receiver);
     }
-    return Py_BuildValue("(NN)", PyLong_FromVoidPtr(PyMethod_GET_SELF(receiver)),
-                         PyLong_FromVoidPtr(PyMethod_GET_FUNCTION(receiver)));
+    return id_pair(PyMethod_GET_SELF(receiver), PyMethod_GET_FUNCTION(receiver));
 }
 
 /* The cached descriptions of the receivers Django called (record._finish's
