@@ -103,15 +103,25 @@ class PureSend:
 #: The type of the sends made now: ``PureSend``, or ``CSend`` while the C accelerator
 #: is in use (bound by :func:`sigscope.tracing.patch.install`; ``type(x) is Send``).
 Send: Any = PureSend
-#: ``_speedups.Send`` with the Python ``__init__`` (``None`` when not built).
-CSend: Any = None
-if accel.compiled is not None:
 
-    class CSend(accel.compiled.Send):  # type: ignore[no-redef]
+
+def _c_send() -> Any:
+    if accel.compiled is None:
+        return None
+    base: Any = accel.compiled.Send
+
+    class CSend(base):
         """:class:`PureSend`'s fields as C struct members (read and written by the C hot path)."""
 
         __slots__ = ()
         __init__ = PureSend.__init__
+
+    CSend.__qualname__ = "CSend"
+    return CSend
+
+
+#: ``_speedups.Send`` with the Python ``__init__`` (``None`` when not built).
+CSend: Any = _c_send()
 
 
 class AsyncCall:

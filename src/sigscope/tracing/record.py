@@ -64,7 +64,9 @@ def atom(value: Any) -> bool:
     return value is None or cls is bool or cls is int or (cls is str and len(value) <= LIMIT)
 
 
-def finish(send: cap.PureSend, signal: Any, sender: Any, named: dict[str, Any], responses: Any) -> None:
+def finish(
+    send: cap.PureSend, signal: Any, sender: Any, named: dict[str, Any], responses: Any
+) -> None:
     """Turn ``send`` into text and ids and hand it to its tracers; never raises ``Exception``."""
     try:
         _finish(send, signal, sender, named, responses)
