@@ -1430,7 +1430,7 @@ plain_tracer(PyObject *send)
     }
     PyObject *tracer = Py_NewRef(lone_tracer);
     PyObject *listener = PyObject_GetAttr(tracer, s_listener); /* new: may be set any time */
-    int ok = listener == Py_None;
+    int ok = listener == Py_None && tracer == lone_tracer; /* still: the read ran no regroup() */
     Py_XDECREF(listener);
     if (!ok) {
         Py_CLEAR(tracer);
@@ -1442,7 +1442,8 @@ plain_tracer(PyObject *send)
 static int
 buffer_event(PyObject *tracer, PyObject *send, PyObject *named)
 {
-    PyObject *options = Py_NewRef(lone_options); /* new; plain_tracer(): tracer is lone_tracer */
+    /* new; plain_tracer() just saw tracer == lone_tracer, and no Python code ran since */
+    PyObject *options = Py_NewRef(lone_options);
     PyObject *append = Py_NewRef(lone_append);   /* new (a receiver may stop the tracer) */
     PyObject *kwargs = PyDict_GET_SIZE(named) == 0
                            ? PyTuple_New(0)
