@@ -30,6 +30,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stddef.h> /* offsetof */
+#include <structmember.h> /* PyMemberDef, T_* (3.10-3.13) */
 
 /* ------------------------------------------------------------------ clock */
 
@@ -148,6 +149,15 @@ static PyObject *cap_text;      /* record.cap_text */
 static PyObject *next_id;       /* capture.next_id */
 static PyObject *capture_dict;  /* vars(sigscope.tracing.capture): task_calls, threads_marked */
 static PyObject *get_running_loop; /* asyncio._get_running_loop */
+/* Dicts the modules mutate in place and never rebind (record.py imports the
+ * names ones by name too): new references, taken by configure(). */
+static PyObject *task_calls;    /* capture.task_calls */
+static PyObject *by_ids;        /* names._by_ids */
+static PyObject *signal_names;  /* names._signal_names */
+static PyObject *sender_labels; /* names._sender_labels */
+static PyObject *thread_names;  /* record.thread_names */
+static PyObject *id_counter;    /* capture.next_id.__self__: the itertools.count */
+static int threads_marked;      /* capture.threads_marked was seen True (it stays True) */
 
 /* Interned attribute and key names. */
 static PyObject *s_receivers, *s_cache, *s_data, *s_sender, *s_wired, *s_signal_id, *s_proxied,
@@ -177,22 +187,181 @@ configured(void) /* 1: use the C path here; 0: not (no error set) */
     return Send_type != NULL && configured_in == this_interpreter();
 }
 
-/* record.<name> as it is now (borrowed; NULL with an error if missing). */
+/* ------------------------------------------------------------------- Send */
+
+/* capture.Send (the send in progress) with struct fields: capture.CSend is a
+ * ``__slots__ = ()`` Python subclass (its __init__ is the Python one), bound
+ * as capture.Send while the accelerator is in use.  The C code below reads
+ * and writes the fields directly; Python code through the members (the same
+ * names, the same defaults as the pure class's class attributes; the fields
+ * the pure class only annotates raise AttributeError until set).  Every
+ * object field is owned (new) or NULL; GC-tracked (an AsyncCall refers back
+ * to its send). */
+typedef struct {
+    PyObject_HEAD
+    PyObject *id, *parent, *signal_id, *method, *tracers, *marks; /* set by __init__ */
+    long long start, end; /* clock readings (end: set when the send ends) */
+    char proxied, wired;
+    Py_ssize_t running, n;
+    PyObject *receivers, *calls, *async_calls, *error, *task, *task_key; /* defaults */
+    PyObject *signal, *sender, *thread_id, *infos, *results; /* set when the send ends */
+} SendObject;
+
+static PyObject *no_calls; /* capture.NO_CALLS (new; set by configure()) */
+static PyObject *zero;     /* the int 0 */
+
+#define SEND(o) ((SendObject *)(o))
+
+/* A new send with the class defaults (tp_new; also the C fast path's allocation). */
 static PyObject *
-record_global(PyObject *name)
+send_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
-    PyObject *found = PyDict_GetItemWithError(record_dict, name);
-    if (found == NULL && !PyErr_Occurred()) {
-        PyErr_SetObject(PyExc_AttributeError, name);
+    (void)args; /* CSend.__init__ (Python) takes the arguments */
+    (void)kwargs;
+    if (no_calls == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "sigscope._speedups: configure() was not called");
+        return NULL;
     }
-    return found;
+    SendObject *self = (SendObject *)type->tp_alloc(type, 0); /* new, zeroed, tracked */
+    if (self == NULL) {
+        return NULL;
+    }
+    self->parent = Py_NewRef(Py_None);
+    self->running = -1;
+    self->receivers = Py_NewRef(Py_None);
+    self->calls = Py_NewRef(no_calls);
+    self->async_calls = PyTuple_New(0); /* the empty tuple singleton: cannot fail */
+    self->error = Py_NewRef(Py_None);
+    self->task = Py_NewRef(Py_None);
+    self->task_key = Py_NewRef(zero);
+    if (self->async_calls == NULL) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    return (PyObject *)self;
+}
+
+#define SEND_FIELDS(X)                                                                            \
+    X(id) X(parent) X(signal_id) X(method) X(tracers) X(marks) X(receivers) X(calls)              \
+        X(async_calls) X(error) X(task) X(task_key) X(signal) X(sender) X(thread_id) X(infos)     \
+            X(results)
+
+static int
+send_traverse(SendObject *self, visitproc visit, void *arg)
+{
+#define VISIT(field) Py_VISIT(self->field);
+    SEND_FIELDS(VISIT)
+#undef VISIT
+    return 0; /* capture.CSend's type: subtype_traverse visits it */
 }
 
 static int
-truth_of_global(PyObject *name) /* 1, 0, or -1 on error */
+send_clear(SendObject *self)
 {
-    PyObject *found = record_global(name);
-    return found == NULL ? -1 : PyObject_IsTrue(found);
+#define CLEAR(field) Py_CLEAR(self->field);
+    SEND_FIELDS(CLEAR)
+#undef CLEAR
+    return 0;
+}
+
+static void
+send_dealloc(SendObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    send_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self); /* capture.CSend's type: subtype_dealloc drops it */
+}
+
+static PyMemberDef send_members[] = {
+#define OBJ(field) {#field, T_OBJECT_EX, offsetof(SendObject, field), 0, NULL},
+    SEND_FIELDS(OBJ)
+#undef OBJ
+    {"start", T_LONGLONG, offsetof(SendObject, start), 0, NULL},
+    {"end", T_LONGLONG, offsetof(SendObject, end), 0, NULL},
+    {"proxied", T_BOOL, offsetof(SendObject, proxied), 0, NULL},
+    {"wired", T_BOOL, offsetof(SendObject, wired), 0, NULL},
+    {"running", T_PYSSIZET, offsetof(SendObject, running), 0, NULL},
+    {"n", T_PYSSIZET, offsetof(SendObject, n), 0, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject Send_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "sigscope.tracing._speedups.Send",
+    .tp_basicsize = sizeof(SendObject),
+    .tp_dealloc = (destructor)send_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_BASETYPE,
+    .tp_doc = "capture.Send's fields as a struct (capture.CSend subclasses it).",
+    .tp_traverse = (traverseproc)send_traverse,
+    .tp_clear = (inquiry)send_clear,
+    .tp_members = send_members,
+    .tp_new = send_new,
+};
+
+/* ``obj`` is a send of the bound type (capture.CSend): its fields may be read directly. */
+static inline int
+is_send(PyObject *obj)
+{
+    return (PyObject *)Py_TYPE(obj) == Send_type;
+}
+
+/* ------------------------------------------------------ the running tracers */
+
+/* record.catch_all, record.filtering, record.record_all, record.lone_unheard,
+ * as tracer._regroup() last set them (it calls regroup() on every start and
+ * stop, right after rebinding the Python globals), and the lone tracer that
+ * keeps events in its plain ring buffer: the send reads these, not the
+ * module's dict.  All new references (or NULL: none). */
+static PyObject *catch_all;    /* a tuple of tracers */
+static int filtering_on;       /* bool(record.filtering) */
+static int record_all_on;      /* record.record_all */
+static PyObject *lone_unheard; /* a dict, or NULL (record.lone_unheard is None) */
+static PyObject *lone_tracer;  /* the only running tracer, plain ``_record``; or NULL */
+static PyObject *lone_append;  /* lone_tracer._buffer.append (never rebound) */
+static PyObject *lone_options; /* lone_tracer._value_options: (redactor, reprs) */
+
+/* regroup(catch_all, filtering, record_all, lone_unheard, plain): the values
+ * tracer._regroup() just gave record's globals; ``plain``: the lone tracer if
+ * its ``_record`` is Tracer._record, else None. */
+static PyObject *
+regroup_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 5 || !PyTuple_CheckExact(args[0]) ||
+        (args[3] != Py_None && !PyDict_CheckExact(args[3]))) {
+        PyErr_SetString(PyExc_TypeError,
+                        "regroup(catch_all: tuple, filtering, record_all, lone_unheard, plain)");
+        return NULL;
+    }
+    if (Send_type != NULL && !configured()) {
+        Py_RETURN_NONE; /* another interpreter's state: never replaced from here */
+    }
+    int filters = PyObject_IsTrue(args[1]), all = PyObject_IsTrue(args[2]);
+    if (filters < 0 || all < 0) {
+        return NULL;
+    }
+    PyObject *append = NULL, *options = NULL; /* new */
+    if (args[4] != Py_None) {
+        PyObject *buffer = PyObject_GetAttr(args[4], s_buffer); /* new */
+        append = buffer == NULL ? NULL : PyObject_GetAttr(buffer, s_append);
+        Py_XDECREF(buffer);
+        options = append == NULL ? NULL : PyObject_GetAttr(args[4], s_value_options);
+        if (options != NULL && (!PyTuple_CheckExact(options) || PyTuple_GET_SIZE(options) != 2)) {
+            Py_CLEAR(options);
+            PyErr_SetString(PyExc_TypeError, "regroup(): _value_options is not a pair");
+        }
+        if (options == NULL) {
+            Py_XDECREF(append);
+            return NULL;
+        }
+    }
+    Py_XSETREF(catch_all, Py_NewRef(args[0]));
+    filtering_on = filters;
+    record_all_on = all;
+    Py_XSETREF(lone_unheard, args[3] == Py_None ? NULL : Py_NewRef(args[3]));
+    Py_XSETREF(lone_tracer, args[4] == Py_None ? NULL : Py_NewRef(args[4]));
+    Py_XSETREF(lone_append, append);   /* steals append */
+    Py_XSETREF(lone_options, options); /* steals options */
+    Py_RETURN_NONE;
 }
 
 static int
@@ -203,16 +372,6 @@ truth_of_global_in(PyObject *globals, PyObject *name) /* the same, in another mo
         PyErr_SetObject(PyExc_AttributeError, name);
     }
     return found == NULL ? -1 : PyObject_IsTrue(found);
-}
-
-/* Attribute ``name`` of ``obj`` is true (1), false (0); -1 on error. */
-static int
-attr_true(PyObject *obj, PyObject *name)
-{
-    PyObject *found = PyObject_GetAttr(obj, name); /* new */
-    int truth = found == NULL ? -1 : PyObject_IsTrue(found);
-    Py_XDECREF(found);
-    return truth;
 }
 
 /* ------------------------------------------------------------------ Timed */
@@ -376,19 +535,32 @@ nobody_listens(PyObject *signal, PyObject *sender)
     return result;
 }
 
+/* ``(id(a), id(b))`` (new), without Py_BuildValue's format parsing. */
+static PyObject *
+id_pair(PyObject *a, PyObject *b)
+{
+    PyObject *pair = PyTuple_New(2); /* new */
+    PyObject *first = pair == NULL ? NULL : PyLong_FromVoidPtr(a);      /* new */
+    PyObject *second = first == NULL ? NULL : PyLong_FromVoidPtr(b);    /* new */
+    if (second == NULL) {
+        Py_XDECREF(first);
+        Py_XDECREF(pair);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(pair, 0, first);  /* steals first */
+    PyTuple_SET_ITEM(pair, 1, second); /* steals second */
+    return pair;
+}
+
 /* Count the unheard send (record_all is off).  Returns Django's [] (new). */
 static PyObject *
 count_unheard(PyObject *signal, PyObject *sender)
 {
     /* new: building the key allocates a tuple, which may run the GC, whose
-     * finalizers may stop a tracer and rebind (free) record.lone_unheard */
-    PyObject *counts = Py_XNewRef(record_global(s_lone_unheard));
-    if (counts == NULL) {
-        return NULL;
-    }
-    if (counts != Py_None && PyDict_CheckExact(counts)) {
-        PyObject *key = Py_BuildValue("(NN)", PyLong_FromVoidPtr(signal),
-                                      PyLong_FromVoidPtr(sender)); /* new */
+     * finalizers may stop a tracer: regroup() then drops lone_unheard */
+    PyObject *counts = Py_XNewRef(lone_unheard); /* record.lone_unheard (regroup()) */
+    if (counts != NULL) {
+        PyObject *key = id_pair(signal, sender); /* new */
         if (key == NULL) {
             Py_DECREF(counts);
             return NULL;
@@ -408,15 +580,8 @@ count_unheard(PyObject *signal, PyObject *sender)
             return NULL;
         }
     }
-    Py_DECREF(counts);
-    int any = truth_of_global(s_catch_all);
-    if (any == 0) {
-        any = truth_of_global(s_filtering);
-    }
-    if (any < 0) {
-        return NULL;
-    }
-    if (any) {
+    Py_XDECREF(counts);
+    if ((catch_all != NULL && PyTuple_GET_SIZE(catch_all) > 0) || filtering_on) {
         PyObject *done = PyObject_CallFunctionObjArgs(unheard_fn, signal, sender, NULL);
         if (done == NULL) {
             return NULL;
@@ -472,25 +637,11 @@ is_id_of(PyObject *id_obj, PyObject *obj)
 static int
 joins(PyObject *found, PyObject *signal)
 {
-    if (found == Py_None || (PyObject *)Py_TYPE(found) != Send_type) {
+    if (!is_send(found) || SEND(found)->wired) {
         return 0;
     }
-    PyObject *wired = PyObject_GetAttr(found, s_wired); /* new */
-    if (wired == NULL) {
-        return -1;
-    }
-    int is_wired = PyObject_IsTrue(wired);
-    Py_DECREF(wired);
-    if (is_wired != 0) {
-        return is_wired < 0 ? -1 : 0;
-    }
-    PyObject *signal_id = PyObject_GetAttr(found, s_signal_id); /* new */
-    if (signal_id == NULL) {
-        return -1;
-    }
-    int same = is_id_of(signal_id, signal);
-    Py_DECREF(signal_id);
-    return same;
+    PyObject *signal_id = SEND(found)->signal_id; /* borrowed */
+    return signal_id != NULL && is_id_of(signal_id, signal);
 }
 
 static int fast_finish(PyObject *send, PyObject *signal, PyObject *sender, PyObject *named,
@@ -511,13 +662,23 @@ record_send(PyObject *send, PyObject *signal, PyObject *sender, PyObject *named,
     if (done != NULL) {
         Py_DECREF(done);
         /* record.release(), inline (Django's loop: never proxied here) */
-        if (PyObject_SetAttr(send, s_receivers, Py_None) < 0) {
+        Py_XSETREF(SEND(send)->receivers, Py_NewRef(Py_None));
+        PyObject *empty = PyTuple_New(0); /* new: the empty tuple singleton */
+        if (empty == NULL) {
             return -1;
         }
-        PyObject *empty = PyTuple_New(0); /* new */
-        int failed = empty == NULL || PyObject_SetAttr(send, s_tracers, empty) < 0;
-        Py_XDECREF(empty);
-        return failed ? -1 : 0;
+        Py_XSETREF(SEND(send)->tracers, empty); /* steals empty */
+        if (fast == 1) {
+            /* fast_finish() recorded it: it now holds only ints, strings, the
+             * cached infos and the signal's name holder, nothing that can
+             * refer back to it, and nothing writes to it again.  The cyclic GC
+             * need not walk it (nor its marks) in the ring buffer. */
+            PyObject_GC_UnTrack(send);
+            if (PyList_CheckExact(SEND(send)->marks)) {
+                PyObject_GC_UnTrack(SEND(send)->marks);
+            }
+        }
+        return 0;
     }
     if (!PyErr_ExceptionMatches(PyExc_Exception)) {
         return -1; /* a BaseException inside sigscope: it propagates */
@@ -543,12 +704,15 @@ new_send(PyObject *signal_id, PyObject *name, PyObject *tracers, PyObject *found
 {
     int quiet = found == Py_None;
     if (quiet) {
-        int tasks = truth_of_global_in(capture_dict, s_task_calls);
-        int threads = tasks == 0 ? truth_of_global_in(capture_dict, s_threads_marked) : tasks;
-        if (threads < 0) {
-            return NULL;
+        int busy = PyDict_GET_SIZE(task_calls) > 0 || threads_marked;
+        if (!busy) { /* capture.threads_marked: once True, it stays True */
+            busy = threads_marked = truth_of_global_in(capture_dict, s_threads_marked);
+            if (busy < 0) {
+                threads_marked = 0;
+                return NULL;
+            }
         }
-        quiet = threads == 0;
+        quiet = !busy;
     }
     PyObject *loop = quiet ? PyObject_CallNoArgs(get_running_loop) : NULL; /* new */
     if (quiet && loop == NULL) {
@@ -557,29 +721,29 @@ new_send(PyObject *signal_id, PyObject *name, PyObject *tracers, PyObject *found
     if (loop != Py_None) { /* a parent, a task, or a loop: Send.__init__ finds them */
         Py_XDECREF(loop);
         PyObject *init[4] = {signal_id, name, tracers, found};
-        return PyObject_Vectorcall(Send_type, init, 4, NULL);
+        PyObject *send = PyObject_Vectorcall(Send_type, init, 4, NULL); /* new */
+        if (send != NULL && !is_send(send)) {
+            Py_CLEAR(send);
+            PyErr_SetString(PyExc_TypeError, "sigscope._speedups: Send() made another type");
+        }
+        return send;
     }
     Py_DECREF(loop);
-    PyObject *empty = PyTuple_New(0); /* new */
-    PyObject *send = empty == NULL ? NULL : PyBaseObject_Type.tp_new((PyTypeObject *)Send_type,
-                                                                      empty, NULL); /* new */
-    Py_XDECREF(empty);
-    PyObject *id = send == NULL ? NULL : PyObject_CallNoArgs(next_id); /* new */
+    PyObject *send = send_new((PyTypeObject *)Send_type, NULL, NULL); /* new: the defaults */
+    PyObject *id = send == NULL ? NULL : (*Py_TYPE(id_counter)->tp_iternext)(id_counter); /* new: next_id() */
     PyObject *marks = id == NULL ? NULL : PyList_New(0);               /* new */
-    PyObject *start = marks == NULL ? NULL : PyLong_FromLongLong(clock_ns());
-    int failed = start == NULL || PyObject_SetAttr(send, s_id, id) < 0 ||
-                 PyObject_SetAttr(send, s_parent, Py_None) < 0 ||
-                 PyObject_SetAttr(send, s_signal_id, signal_id) < 0 ||
-                 PyObject_SetAttr(send, s_method, name) < 0 ||
-                 PyObject_SetAttr(send, s_tracers, tracers) < 0 ||
-                 PyObject_SetAttr(send, s_marks, marks) < 0 ||
-                 PyObject_SetAttr(send, s_start, start) < 0;
-    Py_XDECREF(id);
-    Py_XDECREF(marks);
-    Py_XDECREF(start);
-    if (failed) {
-        Py_CLEAR(send);
+    if (marks == NULL) {
+        Py_XDECREF(id);
+        Py_XDECREF(send);
+        return NULL;
     }
+    SendObject *fields = SEND(send); /* parent: None already (the default) */
+    fields->id = id;                 /* steals id */
+    fields->signal_id = Py_NewRef(signal_id);
+    fields->method = Py_NewRef(name);
+    fields->tracers = Py_NewRef(tracers);
+    fields->marks = marks; /* steals marks */
+    fields->start = clock_ns();
     return send;
 }
 
@@ -610,10 +774,11 @@ traced_call(SyncSend *self, PyObject *const *args, size_t nargsf, PyObject *kwna
     if (responses == NULL) {
         raised_fetch(&app);
         PyObject *captured = PyObject_CallOneArg(safe_capture, app.value); /* new */
-        if (captured == NULL || PyObject_SetAttr(send, s_error, captured) < 0) {
+        if (captured == NULL) {
             raised_fetch(&own);
+        } else {
+            Py_XSETREF(SEND(send)->error, captured); /* steals captured */
         }
-        Py_XDECREF(captured);
     }
     if (PyContextVar_Reset(current_var, token) < 0) {
         if (PyErr_ExceptionMatches(PyExc_ValueError) || own.value != NULL) {
@@ -643,9 +808,9 @@ traced_call(SyncSend *self, PyObject *const *args, size_t nargsf, PyObject *kwna
         raised_restore(&app); /* the application's exception, the identical objects */
         return NULL;
     }
-    PyObject *async_calls = PyObject_GetAttr(send, s_async_calls); /* new */
+    PyObject *async_calls = Py_XNewRef(SEND(send)->async_calls); /* new */
     Py_DECREF(send);
-    int some = async_calls == NULL ? -1 : PyObject_IsTrue(async_calls);
+    int some = async_calls == NULL ? 0 : PyObject_IsTrue(async_calls); /* () or a list */
     Py_XDECREF(async_calls);
     if (some != 0) {
         PyObject *unwrapped = some < 0 ? NULL : PyObject_CallOneArg(unwrap_pairs, responses);
@@ -699,22 +864,14 @@ syncsend_call(SyncSend *self, PyObject *const *args, size_t nargsf, PyObject *kw
         return NULL;
     }
     if (nobody) {
-        int all = truth_of_global(s_record_all);
-        if (all < 0) {
-            return NULL;
-        }
-        if (!all) {
+        if (!record_all_on) {
             return count_unheard(signal, sender);
         }
     }
-    int filters = truth_of_global(s_filtering);
-    if (filters < 0) {
-        return NULL;
-    }
-    PyObject *tracers = filters ? PyObject_CallFunctionObjArgs(route_fn, signal, sender, NULL)
-                                : Py_XNewRef(record_global(s_catch_all)); /* new */
+    PyObject *tracers = filtering_on ? PyObject_CallFunctionObjArgs(route_fn, signal, sender, NULL)
+                                     : Py_XNewRef(catch_all); /* new */
     if (tracers == NULL) {
-        return NULL;
+        return PyErr_Occurred() ? NULL : PyObject_Vectorcall(self->original, args, nargsf, kwnames);
     }
     int some = PyObject_IsTrue(tracers);
     PyObject *found = NULL;
@@ -728,9 +885,8 @@ syncsend_call(SyncSend *self, PyObject *const *args, size_t nargsf, PyObject *kw
     } else if (!some) {
         result = PyObject_Vectorcall(self->original, args, nargsf, kwnames);
     } else if (join) { /* a subclass's send delegating to Django's loop */
-        if (PyObject_SetAttr(found, s_proxied, Py_False) == 0) {
-            result = PyObject_Vectorcall(self->original, args, nargsf, kwnames);
-        }
+        SEND(found)->proxied = 0; /* joins(): found is a send */
+        result = PyObject_Vectorcall(self->original, args, nargsf, kwnames);
     } else {
         result = traced_call(self, args, nargsf, kwnames, tracers, found, sender, sender_at);
     }
@@ -852,20 +1008,24 @@ fetching_send(PyObject *self, PyObject *signal, PyObject *var, PyObject *send_ty
     if (PyContextVar_Get(var, Py_None, &send) < 0) {
         return NULL;
     }
-    int ours = (PyObject *)Py_TYPE(send) == send_type;
+    /* send_type: this interpreter's capture.CSend (a subclass of Send_Type) */
+    int ours = (PyObject *)Py_TYPE(send) == send_type && PyObject_TypeCheck(send, &Send_Type);
     if (ours) {
-        PyObject *signal_id = PyObject_GetAttr(send, s_signal_id); /* new */
+        PyObject *signal_id = SEND(send)->signal_id; /* borrowed */
         ours = signal_id != NULL && is_id_of(signal_id, signal);
-        Py_XDECREF(signal_id);
     }
     if (ours) { /* not e.g. has_listeners() inside a receiver */
-        int wired = attr_true(send, s_wired);
-        ours = wired == 0 || (wired == 1 && attr_true(send, s_proxied) == 1);
+        ours = !SEND(send)->wired || SEND(send)->proxied;
     }
     if (ours) { /* a subclass's override calling super(): it is the outermost */
-        PyObject *outer = PyObject_GetAttr((PyObject *)Py_TYPE(signal), s_live); /* new */
-        ours = outer == self;
-        Py_XDECREF(outer);
+        PyTypeObject *cls = Py_TYPE(signal);
+        if (Py_TYPE(cls) == &PyType_Type) { /* type(signal)._live_receivers, no metaclass */
+            ours = _PyType_Lookup(cls, s_live) == self; /* borrowed; a class dict's value */
+        } else {
+            PyObject *outer = PyObject_GetAttr((PyObject *)cls, s_live); /* new */
+            ours = outer == self;
+            Py_XDECREF(outer);
+        }
     }
     if (!ours) {
         Py_CLEAR(send);
@@ -879,18 +1039,16 @@ static PyObject *
 wire_sync(PyObject *send, PyObject *sync, PyObject *asynchronous)
 {
     Py_ssize_t n = PyObject_Size(sync);
-    PyObject *count = n < 0 ? NULL : PyLong_FromSsize_t(n); /* new */
-    PyObject *marks = count == NULL ? NULL : PyObject_GetAttr(send, s_marks); /* new */
+    PyObject *marks = SEND(send)->marks; /* borrowed */
     PyObject *timed = NULL;
-    if (marks != NULL && !PyList_CheckExact(marks)) { /* was NULL without an error */
-        PyErr_SetString(PyExc_TypeError, "sigscope: Send.marks is not a list");
-    } else if (marks != NULL && PyObject_SetAttr(send, s_wired, Py_True) == 0 &&
-        PyObject_SetAttr(send, s_receivers, sync) == 0 &&
-        PyObject_SetAttr(send, s_n, count) == 0) {
+    if (n >= 0 && marks != NULL && PyList_CheckExact(marks)) {
+        SEND(send)->wired = 1;
+        Py_XSETREF(SEND(send)->receivers, Py_NewRef(sync));
+        SEND(send)->n = n;
         timed = make_timed(sync, marks); /* new */
+    } else if (n >= 0 && !PyErr_Occurred()) {
+        PyErr_SetString(PyExc_TypeError, "sigscope._speedups: send.marks is not a list");
     }
-    Py_XDECREF(count);
-    Py_XDECREF(marks);
     PyObject *pair = timed == NULL ? NULL : PyTuple_Pack(2, timed, asynchronous);
     Py_XDECREF(timed);
     return pair;
@@ -943,14 +1101,10 @@ live_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObje
         }
         return result;
     }
-    int proxied = attr_true(send, s_proxied);
-    /* one lookup after the other: no call with an exception already set */
-    PyObject *method = proxied < 0 ? NULL : PyObject_GetAttr(send, s_method); /* new */
-    int common = proxied == 0 && method != NULL && PyUnicode_Check(method) &&
+    PyObject *method = SEND(send)->method; /* borrowed; fetching_send(): a send */
+    int common = !SEND(send)->proxied && method != NULL && PyUnicode_Check(method) &&
                  PyUnicode_GET_LENGTH(method) > 0 && PyUnicode_READ_CHAR(method, 0) != 'a' &&
-                 has_async &&
-                 PyTuple_CheckExact(result) && PyTuple_GET_SIZE(result) == 2;
-    Py_XDECREF(method);
+                 has_async && PyTuple_CheckExact(result) && PyTuple_GET_SIZE(result) == 2;
     int asynchronous = common ? PyObject_IsTrue(PyTuple_GET_ITEM(result, 1)) : 1;
     PyObject *out = NULL;
     if (PyErr_Occurred() || asynchronous < 0) {
@@ -1043,6 +1197,28 @@ refers_to(PyObject *ref, PyObject *expected)
     return same;
 }
 
+/* "<label pk=N>" (new), as PyUnicode_FromFormat("<%U pk=%R>", label, pk)
+ * without its format parsing: one join.  ``pk`` is an exact int (its repr
+ * runs no user code). */
+static PyObject *
+model_pk_text(PyObject *label, PyObject *pk)
+{
+    static PyObject *open_, *mid, *close_, *empty; /* new, made once */
+    if (open_ == NULL && ((open_ = PyUnicode_InternFromString("<")) == NULL ||
+                          (mid = PyUnicode_InternFromString(" pk=")) == NULL ||
+                          (close_ = PyUnicode_InternFromString(">")) == NULL ||
+                          (empty = PyUnicode_InternFromString("")) == NULL)) {
+        Py_CLEAR(open_);
+        return NULL;
+    }
+    PyObject *digits = PyObject_Repr(pk); /* new */
+    PyObject *parts = digits == NULL ? NULL : PyTuple_Pack(5, open_, label, mid, digits, close_);
+    Py_XDECREF(digits);
+    PyObject *text = parts == NULL ? NULL : PyUnicode_Join(empty, parts); /* new */
+    Py_XDECREF(parts);
+    return text;
+}
+
 /* values._model_text() for an instance of a model class values.describe() has
  * already cached, with an int pk and a short label: the text (new).  NULL
  * without an error: not that case (the Python code decides); with one: a
@@ -1078,7 +1254,7 @@ model_text(PyObject *value, PyObject *reprs)
     PyObject *pk = PyDict_GetItemWithError(state, attname); /* borrowed; a str key */
     PyObject *text = NULL;
     if (pk != NULL && PyLong_CheckExact(pk)) {
-        text = PyUnicode_FromFormat("<%U pk=%R>", label, pk); /* an int's repr: no user code */
+        text = model_pk_text(label, pk); /* new: "<label pk=N>" */
         if (text != NULL && PyUnicode_GET_LENGTH(text) > limit) {
             Py_CLEAR(text); /* values._clip(): in Python */
         }
@@ -1174,9 +1350,12 @@ kwargs_of(PyObject *named, PyObject *redactor, PyObject *reprs)
         if (plans == NULL) {
             return NULL;
         }
-        PyObject *names = PyDict_Keys(named); /* new: tuple(named), as a list first */
-        PyObject *key = names == NULL ? NULL : PyList_AsTuple(names); /* new */
-        Py_XDECREF(names);
+        PyObject *key = PyTuple_New(PyDict_GET_SIZE(named)); /* new: tuple(named) */
+        Py_ssize_t at = 0, index = 0;
+        PyObject *name, *value; /* borrowed */
+        while (key != NULL && PyDict_Next(named, &at, &name, &value)) {
+            PyTuple_SET_ITEM(key, index++, Py_NewRef(name));
+        }
         PyObject *plan = NULL; /* borrowed */
         if (key != NULL && PyDict_CheckExact(plans)) {
             plan = PyDict_GetItemWithError(plans, key);
@@ -1256,8 +1435,7 @@ receiver_key(PyObject *receiver)
     if (Py_TYPE(receiver) != &PyMethod_Type) {
         return PyLong_FromVoidPtr(receiver);
     }
-    return Py_BuildValue("(NN)", PyLong_FromVoidPtr(PyMethod_GET_SELF(receiver)),
-                         PyLong_FromVoidPtr(PyMethod_GET_FUNCTION(receiver)));
+    return id_pair(PyMethod_GET_SELF(receiver), PyMethod_GET_FUNCTION(receiver));
 }
 
 /* The cached descriptions of the receivers Django called (record._finish's
@@ -1267,13 +1445,11 @@ receiver_key(PyObject *receiver)
 static PyObject *
 cached_infos(PyObject *send)
 {
-    PyObject *marks = PyObject_GetAttr(send, s_marks);                        /* new */
-    PyObject *n_obj = marks == NULL ? NULL : PyObject_GetAttr(send, s_n);     /* new */
-    PyObject *receivers = n_obj == NULL ? NULL : PyObject_GetAttr(send, s_receivers); /* new */
+    PyObject *marks = SEND(send)->marks;         /* borrowed */
+    PyObject *receivers = SEND(send)->receivers; /* borrowed */
     PyObject *found = NULL;
-    if (marks && n_obj && receivers && PyList_CheckExact(marks) && PyLong_CheckExact(n_obj) &&
-        PyList_CheckExact(receivers)) {
-        Py_ssize_t n = PyLong_AsSsize_t(n_obj), seen = PyList_GET_SIZE(marks);
+    if (marks && receivers && PyList_CheckExact(marks) && PyList_CheckExact(receivers)) {
+        Py_ssize_t n = SEND(send)->n, seen = PyList_GET_SIZE(marks);
         Py_ssize_t called = seen > n ? seen - 1 : seen;
         PyObject *key = NULL;
         if (called > 0 && called == n && PyList_GET_SIZE(receivers) == n) {
@@ -1287,8 +1463,7 @@ cached_infos(PyObject *send)
             }
             PyTuple_SET_ITEM(key, i, address); /* steals */
         }
-        PyObject *by_ids = key == NULL ? NULL : global_in(names_dict, s_by_ids);
-        if (by_ids != NULL && PyDict_CheckExact(by_ids)) {
+        if (key != NULL) {
             found = PyDict_GetItemWithError(by_ids, key); /* a tuple of ints: no user code */
         }
         Py_XDECREF(key);
@@ -1297,9 +1472,6 @@ cached_infos(PyObject *send)
         }
         Py_XINCREF(found); /* before the DECREFs below: owned from here on */
     }
-    Py_XDECREF(marks);
-    Py_XDECREF(n_obj);
-    Py_XDECREF(receivers);
     return found;
 }
 
@@ -1321,6 +1493,25 @@ all_none(PyObject *responses)
     return 1;
 }
 
+/* threading.get_ident() as an int (new); the last one is kept (under the GIL,
+ * one thread at a time runs this), so a thread's sends share one object. */
+static PyObject *
+thread_ident(void)
+{
+    static unsigned long last_ident;
+    static PyObject *last; /* new, or NULL */
+    unsigned long ident = PyThread_get_thread_ident();
+    if (last == NULL || ident != last_ident) {
+        PyObject *fresh = PyLong_FromUnsignedLong(ident); /* new */
+        if (fresh == NULL) {
+            return NULL;
+        }
+        Py_XSETREF(last, fresh); /* steals fresh */
+        last_ident = ident;
+    }
+    return Py_NewRef(last);
+}
+
 /* The signal's cached name holder, the sender's cached label, the thread id
  * (record._finish's cache hits), all new; 0 when one is not cached. */
 static int
@@ -1328,9 +1519,9 @@ cached_names(PyObject *signal, PyObject *sender, PyObject **holder, PyObject **l
              PyObject **thread)
 {
     *holder = *label = *thread = NULL;
-    PyObject *names = global_in(names_dict, s_signal_names); /* borrowed */
-    /* new: owned before any call, so no cache change can free it meanwhile */
-    PyObject *found = names == NULL ? NULL : Py_XNewRef(by_id(names, signal));
+    /* new: owned before any call, so a weakref callback that prunes the cache
+     * cannot free it meanwhile */
+    PyObject *found = Py_XNewRef(by_id(signal_names, signal));
     PyObject *ref = found == NULL ? NULL : PyObject_GetAttr(found, s_ref); /* new */
     int alive = ref == NULL ? -1 : refers_to(ref, signal);
     Py_XDECREF(ref);
@@ -1341,8 +1532,7 @@ cached_names(PyObject *signal, PyObject *sender, PyObject **holder, PyObject **l
     if (sender == Py_None) {
         *label = Py_NewRef(Py_None);
     } else {
-        PyObject *labels = global_in(names_dict, s_sender_labels);
-        PyObject *cached = labels == NULL ? NULL : Py_XNewRef(by_id(labels, sender)); /* new */
+        PyObject *cached = Py_XNewRef(by_id(sender_labels, sender)); /* new */
         if (cached == NULL || !PyTuple_CheckExact(cached) || PyTuple_GET_SIZE(cached) != 2 ||
             refers_to(PyTuple_GET_ITEM(cached, 0), sender) != 1) {
             Py_XDECREF(cached);
@@ -1352,10 +1542,8 @@ cached_names(PyObject *signal, PyObject *sender, PyObject **holder, PyObject **l
         *label = Py_NewRef(PyTuple_GET_ITEM(cached, 1));
         Py_DECREF(cached);
     }
-    PyObject *threads = global_in(record_dict, s_thread_names);
-    *thread = PyLong_FromUnsignedLong(PyThread_get_thread_ident()); /* threading.get_ident() */
-    if (threads == NULL || *thread == NULL || !PyDict_CheckExact(threads) ||
-        PyDict_Contains(threads, *thread) != 1) {
+    *thread = thread_ident(); /* new: threading.get_ident() */
+    if (*thread == NULL || PyDict_Contains(thread_names, *thread) != 1) {
         Py_CLEAR(*label);
         Py_CLEAR(*thread);
         Py_DECREF(found);
@@ -1370,22 +1558,15 @@ cached_names(PyObject *signal, PyObject *sender, PyObject **holder, PyObject **l
 static PyObject *
 plain_tracer(PyObject *send)
 {
-    PyObject *tracers = PyObject_GetAttr(send, s_tracers); /* new */
-    PyObject *tracer = NULL;
-    if (tracers != NULL && PyTuple_CheckExact(tracers) && PyTuple_GET_SIZE(tracers) == 1) {
-        tracer = Py_NewRef(PyTuple_GET_ITEM(tracers, 0));
+    PyObject *tracers = SEND(send)->tracers; /* borrowed */
+    if (lone_tracer == NULL || tracers == NULL || !PyTuple_CheckExact(tracers) ||
+        PyTuple_GET_SIZE(tracers) != 1 || PyTuple_GET_ITEM(tracers, 0) != lone_tracer) {
+        return NULL; /* (its ``_record`` was checked by regroup()) */
     }
-    Py_XDECREF(tracers);
-    if (tracer == NULL) {
-        return NULL;
-    }
-    PyObject *listener = PyObject_GetAttr(tracer, s_listener); /* new */
-    PyObject *method = listener != Py_None ? NULL /* new */
-                                           : PyObject_GetAttr((PyObject *)Py_TYPE(tracer), s_record);
-    PyObject *plain = method == NULL ? NULL : global_in(record_dict, s_plain_record); /* borrowed */
-    int ok = plain != NULL && method == plain;
+    PyObject *tracer = Py_NewRef(lone_tracer);
+    PyObject *listener = PyObject_GetAttr(tracer, s_listener); /* new: may be set any time */
+    int ok = listener == Py_None && tracer == lone_tracer; /* still: the read ran no regroup() */
     Py_XDECREF(listener);
-    Py_XDECREF(method);
     if (!ok) {
         Py_CLEAR(tracer);
     }
@@ -1396,11 +1577,9 @@ plain_tracer(PyObject *send)
 static int
 buffer_event(PyObject *tracer, PyObject *send, PyObject *named)
 {
-    PyObject *options = PyObject_GetAttr(tracer, s_value_options); /* new */
-    if (options == NULL || !PyTuple_CheckExact(options) || PyTuple_GET_SIZE(options) != 2) {
-        Py_XDECREF(options);
-        return PyErr_Occurred() ? -1 : (PyErr_SetString(PyExc_TypeError, "_value_options"), -1);
-    }
+    /* new; plain_tracer() just saw tracer == lone_tracer, and no Python code ran since */
+    PyObject *options = Py_NewRef(lone_options);
+    PyObject *append = Py_NewRef(lone_append);   /* new (a receiver may stop the tracer) */
     PyObject *kwargs = PyDict_GET_SIZE(named) == 0
                            ? PyTuple_New(0)
                            : kwargs_of(named, PyTuple_GET_ITEM(options, 0),
@@ -1408,10 +1587,9 @@ buffer_event(PyObject *tracer, PyObject *send, PyObject *named)
     Py_DECREF(options);
     PyObject *event = kwargs == NULL ? NULL : PyTuple_Pack(2, send, kwargs); /* new */
     Py_XDECREF(kwargs);
-    PyObject *buffer = event == NULL ? NULL : PyObject_GetAttr(tracer, s_buffer); /* new */
-    PyObject *done = buffer == NULL ? NULL : PyObject_CallMethodOneArg(buffer, s_append, event);
+    PyObject *done = event == NULL ? NULL : PyObject_CallOneArg(append, event); /* new */
     Py_XDECREF(event);
-    Py_XDECREF(buffer);
+    Py_DECREF(append);
     if (done == NULL) {
         return -1;
     }
@@ -1429,15 +1607,14 @@ buffer_event(PyObject *tracer, PyObject *send, PyObject *named)
 static int
 set_fields(PyObject *send, PyObject *infos, PyObject *holder, PyObject *label, PyObject *thread)
 {
-    PyObject *end = PyLong_FromLongLong(clock_ns()); /* new */
-    int failed = end == NULL || PyObject_SetAttr(send, s_end, end) < 0 ||
-                 PyObject_SetAttr(send, s_infos, infos) < 0 ||
-                 PyObject_SetAttr(send, s_results, Py_None) < 0 ||
-                 PyObject_SetAttr(send, s_signal, holder) < 0 ||
-                 PyObject_SetAttr(send, s_sender, label) < 0 ||
-                 PyObject_SetAttr(send, s_thread_id, thread) < 0;
-    Py_XDECREF(end);
-    return failed ? -1 : 0;
+    SendObject *fields = SEND(send); /* all borrowed arguments: each field takes a new ref */
+    fields->end = clock_ns();
+    Py_XSETREF(fields->infos, Py_NewRef(infos));
+    Py_XSETREF(fields->results, Py_NewRef(Py_None));
+    Py_XSETREF(fields->signal, Py_NewRef(holder));
+    Py_XSETREF(fields->sender, Py_NewRef(label));
+    Py_XSETREF(fields->thread_id, Py_NewRef(thread));
+    return 0;
 }
 
 /* record._finish(send, ...) for the common send: Django's loop, every receiver
@@ -1447,15 +1624,15 @@ static int
 fast_finish(PyObject *send, PyObject *signal, PyObject *sender, PyObject *named,
             PyObject *responses)
 {
-    /* one lookup after the other, stopping at the first miss: no call is
-     * made with an exception already set */
-    int plain = attr_true(send, s_proxied) == 0 && attr_true(send, s_wired) == 1 &&
-                attr_true(send, s_async_calls) == 0;
-    PyObject *error = plain ? PyObject_GetAttr(send, s_error) : NULL; /* new */
-    plain = plain && error == Py_None;
-    Py_XDECREF(error);
+    if (!is_send(send)) {
+        return 0; /* not ours: the Python _finish */
+    }
+    SendObject *fields = SEND(send);
+    PyObject *calls = fields->async_calls; /* borrowed: () or a list */
+    int asynchronous = calls == NULL ? 0 : PyObject_IsTrue(calls);
+    int plain = fields->error == Py_None && !fields->proxied && fields->wired && asynchronous == 0;
     if (!plain) {
-        return PyErr_Occurred() ? -1 : 0;
+        return asynchronous < 0 ? -1 : 0;
     }
     PyObject *infos = cached_infos(send); /* new: the lookups next may drop a cache entry */
     if (infos == NULL || !all_none(responses)) {
@@ -1527,7 +1704,8 @@ static PyObject **const kept[] = {
     &Send_type, &current_var, &safe_capture, &unwrap_pairs, &record_dict, &route_fn,
     &unheard_fn, &finish_fn, &failed_fn, &value_fn, &kwargs_fn, &no_receivers, &limit_obj,
     &cap_text, &next_id, &capture_dict, &names_dict, &values_dict, &get_running_loop,
-    &str_dict_type, &wire_fn,
+    &str_dict_type, &wire_fn, &no_calls, &task_calls, &by_ids, &signal_names, &sender_labels,
+    &thread_names, &id_counter,
 };
 #define N_KEPT ((Py_ssize_t)(sizeof(kept) / sizeof(kept[0])))
 
@@ -1537,6 +1715,12 @@ release_config(void)
     for (Py_ssize_t i = 0; i < N_KEPT; i++) {
         Py_CLEAR(*kept[i]);
     }
+    Py_CLEAR(catch_all); /* and what regroup() last pushed */
+    Py_CLEAR(lone_unheard);
+    Py_CLEAR(lone_tracer);
+    Py_CLEAR(lone_append);
+    Py_CLEAR(lone_options);
+    filtering_on = record_all_on = 0;
     configured_in = -1;
 }
 
@@ -1564,34 +1748,55 @@ configure(PyObject *module, PyObject *args, PyObject *kwargs)
         return NULL;
     }
     /* Look everything up first: a failure leaves the previous configuration whole. */
+    PyObject *ids = lookup(cap, "next_id");
+    PyObject *counter = ids == NULL ? NULL : PyObject_GetAttrString(ids, "__self__"); /* new */
+    if (counter == NULL) {
+        return NULL;
+    }
     PyObject *found[N_KEPT] = {
-        lookup(cap, "Send"),      lookup(cap, "current"),     lookup(cap, "safe_capture"),
+        lookup(cap, "CSend"),     lookup(cap, "current"),     lookup(cap, "safe_capture"),
         lookup(cap, "unwrap_pairs"), globals,                 lookup(globals, "route"),
         lookup(globals, "unheard"), lookup(globals, "_finish"), lookup(globals, "failed"),
         lookup(globals, "_value"), lookup(globals, "_kwargs"), nothing,
-        lookup(globals, "LIMIT"), lookup(globals, "cap_text"), lookup(cap, "next_id"),
+        lookup(globals, "LIMIT"), lookup(globals, "cap_text"), ids,
         cap,                      names_globals,              values_globals,
         loop,                     lookup(values_globals, "StrDict"), wire,
+        lookup(cap, "NO_CALLS"),  lookup(cap, "task_calls"),  lookup(names_globals, "_by_ids"),
+        lookup(names_globals, "_signal_names"), lookup(names_globals, "_sender_labels"),
+        lookup(globals, "thread_names"), counter,
     };
     PyObject *items = lookup(values_globals, "ITEMS");
     for (Py_ssize_t i = 0; i < N_KEPT; i++) {
         if (found[i] == NULL) {
+            Py_DECREF(counter);
             return NULL; /* the first missing one's error is set (later lookups: the same) */
         }
     }
-    if (items == NULL || !PyLong_Check(items) || !PyLong_Check(found[12])) {
+    PyObject *send = found[0];
+    int dicts = 1;
+    for (Py_ssize_t i = 22; i < 27; i++) { /* task_calls ... thread_names */
+        dicts = dicts && PyDict_CheckExact(found[i]);
+    }
+    if (!PyType_Check(send) || !PyType_IsSubtype((PyTypeObject *)send, &Send_Type) ||
+        ((PyTypeObject *)send)->tp_basicsize != Send_Type.tp_basicsize || !dicts ||
+        Py_TYPE(counter)->tp_iternext == NULL || items == NULL || !PyLong_Check(items) ||
+        !PyLong_Check(found[12])) {
+        Py_DECREF(counter);
         if (!PyErr_Occurred()) {
-            PyErr_SetString(PyExc_RuntimeError, "sigscope._speedups: LIMIT/ITEMS not ints");
+            PyErr_SetString(PyExc_RuntimeError,
+                            "sigscope._speedups: capture/record/names/values are not as expected");
         }
         return NULL;
     }
     Py_ssize_t new_limit = PyLong_AsSsize_t(found[12]), new_items = PyLong_AsSsize_t(items);
     if (PyErr_Occurred()) {
+        Py_DECREF(counter);
         return NULL;
     }
     for (Py_ssize_t i = 0; i < N_KEPT; i++) {
         Py_XSETREF(*kept[i], Py_NewRef(found[i]));
     }
+    Py_DECREF(counter); /* kept[] holds its own reference now */
     limit = new_limit;
     items_limit = new_items;
     has_async = asynchronous;
@@ -1620,6 +1825,8 @@ static PyMethodDef methods[] = {
      "kwargs(named, redactor, reprs): record._kwargs() in C."},
     {"finish", (PyCFunction)(void (*)(void))finish_function, METH_FASTCALL,
      "finish(send, signal, sender, named, responses): record._finish() in C (its common case)."},
+    {"regroup", (PyCFunction)(void (*)(void))regroup_function, METH_FASTCALL,
+     "regroup(catch_all, filtering, record_all, lone_unheard, plain): the running tracers."},
     {"clock", clock_function, METH_NOARGS, "time.perf_counter_ns(), the clock used here."},
     {NULL, NULL, 0, NULL},
 };
@@ -1692,7 +1899,8 @@ PyMODINIT_FUNC
 PyInit__speedups(void)
 {
     one = PyLong_FromLong(1);
-    if (one == NULL || intern_names() < 0 || PyType_Ready(&Timed_Type) < 0 || PyType_Ready(&SyncSend_Type) < 0 ||
+    zero = PyLong_FromLong(0);
+    if (one == NULL || zero == NULL || PyType_Ready(&Send_Type) < 0 || intern_names() < 0 || PyType_Ready(&Timed_Type) < 0 || PyType_Ready(&SyncSend_Type) < 0 ||
         PyType_Ready(&Live_Type) < 0) {
         return NULL;
     }
@@ -1702,6 +1910,7 @@ PyInit__speedups(void)
     }
     if (PyModule_AddObjectRef(module, "SyncSend", (PyObject *)&SyncSend_Type) < 0 ||
         PyModule_AddObjectRef(module, "Timed", (PyObject *)&Timed_Type) < 0 ||
+        PyModule_AddObjectRef(module, "Send", (PyObject *)&Send_Type) < 0 ||
         PyModule_AddObjectRef(module, "LiveReceivers", (PyObject *)&Live_Type) < 0) {
         Py_DECREF(module);
         return NULL;

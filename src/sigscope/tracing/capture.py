@@ -1,6 +1,6 @@
 """What is recorded while a send runs, and how each receiver is timed.
 
-A send in progress is a ``_Send`` (mutable, internal), the innermost one in
+A send in progress is a ``Send`` (mutable, internal), the innermost one in
 the current context held by a context variable (so nested sends, threads run
 by ``sync_to_async`` and child asyncio tasks find their parent).  Receivers are
 timed in one of two ways, chosen when the signal's outermost
@@ -38,6 +38,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from sigscope.tracing import accel
 from sigscope.tracing.errors import Captured, capture
 from sigscope.tracing.frames import hide_frames
 
@@ -55,11 +56,12 @@ _get_running_loop = asyncio._get_running_loop
 _current_task = asyncio.current_task
 
 
-class Send:
+class PureSend:
     """A send in progress; frozen into a ``SendEvent`` when events are read.
 
     Not slotted: the fields most sends never change are class attributes, so
-    creating one sets seven.
+    creating one sets seven.  With the C accelerator, :data:`Send` is
+    :class:`CSend` instead: the same fields, as a C struct.
     """
 
     # set by some sends only (sigscope.tracing.patch / capture)
@@ -98,12 +100,36 @@ class Send:
         self.start = clock()
 
 
+#: The type of the sends made now: ``PureSend``, or ``CSend`` while the C accelerator
+#: is in use (bound by :func:`sigscope.tracing.patch.install`; ``type(x) is Send``).
+Send: Any = PureSend
+
+
+def _c_send() -> Any:
+    if accel.compiled is None:
+        return None
+    base: Any = accel.compiled.Send
+
+    class CSend(base):
+        """:class:`PureSend`'s fields as C struct members (read and written by the C hot path)."""
+
+        __slots__ = ()
+        __init__ = PureSend.__init__
+
+    CSend.__qualname__ = "CSend"
+    return CSend
+
+
+#: ``_speedups.Send`` with the Python ``__init__`` (``None`` when not built).
+CSend: Any = _c_send()
+
+
 class AsyncCall:
     """One async receiver's run (its wrapper records it)."""
 
     __slots__ = ("duration", "error", "id", "index", "info", "receiver", "result", "send", "start")
 
-    def __init__(self, send: Send, index: int, receiver: Any) -> None:
+    def __init__(self, send: PureSend, index: int, receiver: Any) -> None:
         self.id = next_id()
         self.send, self.index, self.receiver = send, index, receiver
         self.info: Any = None
@@ -187,7 +213,7 @@ class Proxy:
 
     __slots__ = ("_sigscope_receiver", "_sigscope_send")
 
-    def __init__(self, receiver: Any, send: Send) -> None:
+    def __init__(self, receiver: Any, send: PureSend) -> None:
         self._sigscope_receiver = receiver
         self._sigscope_send = send
 
@@ -244,7 +270,7 @@ class AsyncReceiver:
 
     __slots__ = ("_sigscope_index", "_sigscope_receiver", "_sigscope_send")
 
-    def __init__(self, receiver: Any, send: Send, index: int) -> None:
+    def __init__(self, receiver: Any, send: PureSend, index: int) -> None:
         self._sigscope_receiver = receiver
         self._sigscope_send = send
         self._sigscope_index = index

@@ -28,7 +28,7 @@ def _outcome(value: Any) -> tuple[str | None, ErrorInfo | None]:
     return _text(value), None
 
 
-def _sync_calls(send: cap.Send) -> list[ReceiverCall]:
+def _sync_calls(send: cap.PureSend) -> list[ReceiverCall]:
     calls = []
     marks, results, infos = send.marks, send.results, send.infos
     for index, info in enumerate(infos):
@@ -68,7 +68,7 @@ def _with_error(call: ReceiverCall, error: ErrorInfo) -> ReceiverCall:
     )
 
 
-def freeze(send: cap.Send, kwargs: tuple[tuple[str, Any], ...]) -> SendEvent:
+def freeze(send: cap.PureSend, kwargs: tuple[tuple[str, Any], ...]) -> SendEvent:
     """The plain record of a finished send."""
     calls = _sync_calls(send)
     for call in send.async_calls or ():

@@ -234,7 +234,7 @@ def _live_receivers_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
 _HAS_ASYNC = _compat.HAS_ASYNC_SIGNALS
 
 
-def _wire(send: cap.Send, result: Any) -> Any:
+def _wire(send: cap.PureSend, result: Any) -> Any:
     send.wired = True
     sync, asynchronous = result if _compat.HAS_ASYNC_SIGNALS else (result, [])
     send.receivers = sync
@@ -337,8 +337,10 @@ def _on_subclass(cls: type, **kwargs: Any) -> None:
 
 def install() -> None:
     """Patch ``Signal``, its subclasses (now and later) and ``Thread.start``."""
+    global _Send
     with _lock:
         fast = accel.enabled and accel.compiled is not None
+        _Send = cap.Send = cap.CSend if fast else cap.PureSend  # what `type(x) is _Send` checks
         record.kwargs_of = accel.compiled.kwargs if fast else record._kwargs  # type: ignore[union-attr]
         _patch_class(Signal)
         for cls in _subclasses(Signal):

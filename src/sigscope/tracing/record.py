@@ -64,7 +64,9 @@ def atom(value: Any) -> bool:
     return value is None or cls is bool or cls is int or (cls is str and len(value) <= LIMIT)
 
 
-def finish(send: cap.Send, signal: Any, sender: Any, named: dict[str, Any], responses: Any) -> None:
+def finish(
+    send: cap.PureSend, signal: Any, sender: Any, named: dict[str, Any], responses: Any
+) -> None:
     """Turn ``send`` into text and ids and hand it to its tracers; never raises ``Exception``."""
     try:
         _finish(send, signal, sender, named, responses)
@@ -74,7 +76,7 @@ def finish(send: cap.Send, signal: Any, sender: Any, named: dict[str, Any], resp
         release(send)
 
 
-def release(send: cap.Send) -> None:
+def release(send: cap.PureSend) -> None:
     """Drop what the send held of the application."""
     if send.wired:
         send.receivers = None
@@ -83,7 +85,7 @@ def release(send: cap.Send) -> None:
     send.tracers = ()
 
 
-def failed(send: cap.Send, exc: Exception) -> None:
+def failed(send: cap.PureSend, exc: Exception) -> None:
     """Recording ``send`` raised ``exc``: count it (warn once), keep nothing."""
     global internal_errors
     internal_errors += 1
@@ -92,7 +94,7 @@ def failed(send: cap.Send, exc: Exception) -> None:
         warnings.warn(f"sigscope: recording a send failed: {exc!r}", RuntimeWarning, 2)
 
 
-def _finish(send: cap.Send, signal: Any, sender: Any, named: dict[str, Any], responses: Any):
+def _finish(send: cap.PureSend, signal: Any, sender: Any, named: dict[str, Any], responses: Any):
     send.end = _clock()
     tracers = send.tracers
     if send.proxied:
@@ -166,13 +168,13 @@ _plain_record: Any = None
 _clock = cap.clock
 
 
-def _results(send: cap.Send, responses: list[Any], called: int) -> list[Any]:
+def _results(send: cap.PureSend, responses: list[Any], called: int) -> list[Any]:
     robust = send.method.endswith("_robust")
     reprs = send.tracers[0]._reprs
     return [_result(pair[1], robust, reprs) for pair in responses[:called]]
 
 
-def _capture_proxied(send: cap.Send) -> None:
+def _capture_proxied(send: cap.PureSend) -> None:
     calls = send.calls
     send.infos = tuple(receiver_info(entry[0]) for entry in calls)
     send.marks = [stamp for entry in calls for stamp in (entry[1], entry[2])]

@@ -15,7 +15,7 @@ from django.dispatch import Signal
 
 from sigscope import _compat
 from sigscope.records import BypassEvent, OnCommitCallback, SendEvent, UnheardSends
-from sigscope.tracing import extras, patch, record
+from sigscope.tracing import accel, extras, patch, record
 from sigscope.tracing.freeze import freeze
 from sigscope.tracing.names import sender_label, signal_name
 from sigscope.tracing.redact import DEFAULT_REDACT, Redactor
@@ -45,6 +45,11 @@ def _regroup() -> None:
     record.record_all = any(t.record_empty for t in _active)
     alone = record.catch_all[0] if len(_active) == 1 and record.catch_all else None
     record.lone_unheard = alone._unheard if alone is not None else None
+    if accel.compiled is not None:  # the C hot path's copy (it never reads record's dict)
+        plain = alone if alone is not None and type(alone)._record is Tracer._record else None
+        accel.compiled.regroup(
+            record.catch_all, record.filtering, record.record_all, record.lone_unheard, plain
+        )
 
 
 class Tracer:
