@@ -912,14 +912,11 @@ no_keywords(const char *name, PyObject *kwargs)
     return 0;
 }
 
+/* A new SyncSend-layout object (all arguments borrowed; each field takes a reference). */
 static PyObject *
-syncsend_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+syncsend_alloc(PyTypeObject *type, PyObject *name, PyObject *original, PyObject *fallback,
+               vectorcallfunc call)
 {
-    PyObject *name, *original, *fallback;
-    if (!no_keywords("SyncSend", kwargs) ||
-        !PyArg_ParseTuple(args, "UOO:SyncSend", &name, &original, &fallback)) {
-        return NULL;
-    }
     SyncSend *self = (SyncSend *)type->tp_alloc(type, 0);
     if (self == NULL) {
         return NULL;
@@ -928,8 +925,19 @@ syncsend_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->original = Py_NewRef(original);
     self->fallback = Py_NewRef(fallback);
     self->dict = NULL;
-    self->vectorcall = syncsend_vectorcall;
+    self->vectorcall = call;
     return (PyObject *)self;
+}
+
+static PyObject *
+syncsend_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PyObject *name, *original, *fallback;
+    if (!no_keywords("SyncSend", kwargs) ||
+        !PyArg_ParseTuple(args, "UOO:SyncSend", &name, &original, &fallback)) {
+        return NULL;
+    }
+    return syncsend_alloc(type, name, original, fallback, syncsend_vectorcall);
 }
 
 /* Bound like a function: Signal.send -> itself, signal.send -> a method. */
@@ -970,23 +978,24 @@ syncsend_dealloc(SyncSend *self)
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-static PyTypeObject SyncSend_Type = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "sigscope.tracing._speedups.SyncSend",
-    .tp_basicsize = sizeof(SyncSend),
-    .tp_dealloc = (destructor)syncsend_dealloc,
-    .tp_vectorcall_offset = offsetof(SyncSend, vectorcall),
-    .tp_call = PyVectorcall_Call,
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL |
-                Py_TPFLAGS_METHOD_DESCRIPTOR,
-    .tp_doc = "patch._django_sync()'s method in C: SyncSend(name, original, fallback).",
-    .tp_traverse = (traverseproc)syncsend_traverse,
-    .tp_clear = (inquiry)syncsend_clear,
-    .tp_descr_get = syncsend_get,
-    .tp_dictoffset = offsetof(SyncSend, dict),
-    .tp_getattro = PyObject_GenericGetAttr,
-    .tp_setattro = PyObject_GenericSetAttr,
-    .tp_new = syncsend_new,
-};
+/* The type of a C callable with SyncSend's layout that binds like a function
+ * (SyncSend and LiveReceivers differ only in name, doc and constructor). */
+#define SYNCSEND_LIKE_TYPE(type_name, doc, constructor)                                           \
+    {                                                                                             \
+        PyVarObject_HEAD_INIT(NULL, 0).tp_name = "sigscope.tracing._speedups." type_name,         \
+        .tp_basicsize = sizeof(SyncSend), .tp_dealloc = (destructor)syncsend_dealloc,             \
+        .tp_vectorcall_offset = offsetof(SyncSend, vectorcall), .tp_call = PyVectorcall_Call,     \
+        .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL |        \
+                    Py_TPFLAGS_METHOD_DESCRIPTOR,                                                 \
+        .tp_doc = doc, .tp_traverse = (traverseproc)syncsend_traverse,                            \
+        .tp_clear = (inquiry)syncsend_clear, .tp_descr_get = syncsend_get,                        \
+        .tp_dictoffset = offsetof(SyncSend, dict), .tp_getattro = PyObject_GenericGetAttr,        \
+        .tp_setattro = PyObject_GenericSetAttr, .tp_new = constructor,                            \
+    }
+
+static PyTypeObject SyncSend_Type = SYNCSEND_LIKE_TYPE(
+    "SyncSend", "patch._django_sync()'s method in C: SyncSend(name, original, fallback).",
+    syncsend_new);
 
 
 /* ---------------------------------------------------------- LiveReceivers */
@@ -1127,35 +1136,13 @@ live_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         !PyArg_ParseTuple(args, "OO:LiveReceivers", &original, &fallback)) {
         return NULL;
     }
-    SyncSend *self = (SyncSend *)type->tp_alloc(type, 0);
-    if (self == NULL) {
-        return NULL;
-    }
-    self->name = Py_NewRef(s_live);
-    self->original = Py_NewRef(original);
-    self->fallback = Py_NewRef(fallback);
-    self->dict = NULL;
-    self->vectorcall = live_vectorcall;
-    return (PyObject *)self;
+    return syncsend_alloc(type, s_live, original, fallback, live_vectorcall);
 }
 
-static PyTypeObject Live_Type = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "sigscope.tracing._speedups.LiveReceivers",
-    .tp_basicsize = sizeof(SyncSend),
-    .tp_dealloc = (destructor)syncsend_dealloc,
-    .tp_vectorcall_offset = offsetof(SyncSend, vectorcall),
-    .tp_call = PyVectorcall_Call,
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL |
-                Py_TPFLAGS_METHOD_DESCRIPTOR,
-    .tp_doc = "patch._live_receivers_wrapper()'s function in C: LiveReceivers(original, fallback).",
-    .tp_traverse = (traverseproc)syncsend_traverse,
-    .tp_clear = (inquiry)syncsend_clear,
-    .tp_descr_get = syncsend_get,
-    .tp_dictoffset = offsetof(SyncSend, dict),
-    .tp_getattro = PyObject_GenericGetAttr,
-    .tp_setattro = PyObject_GenericSetAttr,
-    .tp_new = live_new,
-};
+static PyTypeObject Live_Type = SYNCSEND_LIKE_TYPE(
+    "LiveReceivers",
+    "patch._live_receivers_wrapper()'s function in C: LiveReceivers(original, fallback).",
+    live_new);
 
 /* ---------------------------------------------------------------- kwargs */
 
