@@ -471,7 +471,11 @@ def test_demo_scenario_shows_the_nested_shipping_send():
     assert parent.calls[shipped[0].parent[1]].name == "sigscope.demo.shop.signals.notify_shipped"
     sig, rec = t.summary()
     assert sig[0].signal == "django.db.models.signals.post_save"
-    assert any(r.receiver.endswith("update_search_index") for r in rec[:2])  # the slow one
+    # the slow one (it sleeps 2 ms a call) is timed at least that long; the summary is by time
+    # (which receiver is slowest is up to the machine's load, not asserted)
+    [index] = [r for r in rec if r.receiver.endswith("update_search_index")]
+    assert index.total_ns >= index.calls * 2_000_000, index
+    assert [r.total_ns for r in rec] == sorted((r.total_ns for r in rec), reverse=True)
 
 
 def test_a_tracer_started_before_django_setup_catches_everything_after(tmp_path):
