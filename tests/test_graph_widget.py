@@ -19,7 +19,7 @@ from sigscope.views.svg import events_svg, snapshot_svg
 PAYLOAD = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
 
 
-def wait_for(check, what, timeout=10.0):
+def wait_for(check, what, timeout=60.0):  # generous: the machine may be busy
     deadline = time.monotonic() + timeout
     while not (result := check()):
         if time.monotonic() > deadline:
