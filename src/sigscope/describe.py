@@ -145,30 +145,29 @@ def describe_callable(obj: Any, *, memo: Memo | None = None) -> CallableInfo:
         return CallableInfo(kind="other", module=None, qualname=type_name(obj), func_id=id(obj))
 
 
-def _memoised(memo: Memo, key: Any, holder: Any, make: Any) -> Any:
+def _memoised(memo: Memo, key: Any, holder: Any, make: Any, *args: Any) -> Any:
+    """``make(*args)``, once per ``key`` (``holder`` keeps the keyed object's id valid)."""
     found = memo.get(key)
     if found is None:
-        found = memo[key] = (holder, make())
+        found = memo[key] = (holder, make(*args))
     return found[1]
 
 
 def _function(func: Any, memo: Memo) -> CallableInfo:
-    found = memo.get(id(func))
-    if found is None:
-        found = memo[id(func)] = (func, _function_info(func))
-    info: CallableInfo = found[1]
+    info: CallableInfo = _memoised(memo, id(func), func, _function_info, func)
     return info
 
 
 def _owner_repr(owner: Any, memo: Memo) -> str:
     """``safe_repr(owner, 120)``; once per class when the class keeps ``object.__repr__``."""
     cls = type(owner)
-    key = ("repr", id(cls))
-    found = memo.get(key)
-    if found is None:  # the text for every instance, or None when instances differ
-        found = memo[key] = (cls, safe_repr(owner, 120) if _plain_repr(cls) else None)
-    text: str | None = found[1]
+    # the text for every instance, or None when instances differ
+    text: str | None = _memoised(memo, ("repr", id(cls)), cls, _shared_repr, owner)
     return safe_repr(owner, 120) if text is None else text
+
+
+def _shared_repr(owner: Any) -> str | None:
+    return safe_repr(owner, 120) if _plain_repr(type(owner)) else None
 
 
 def _plain_repr(cls: type) -> bool:
@@ -230,7 +229,7 @@ def _describe(obj: Any, memo: Memo) -> CallableInfo:
         return _builtin_info(obj)
     if issubclass(cls, type):
         return _builtin_info(obj) if obj.__module__ == "builtins" else _class_info(obj)
-    call = _memoised(memo, ("call", id(cls)), cls, lambda: _call_of(cls))
+    call = _memoised(memo, ("call", id(cls)), cls, _call_of, cls)
     if call is not None and _code_of(call) is not None:
         info = _function(call, memo)
         return _derive(
@@ -247,14 +246,12 @@ def _describe(obj: Any, memo: Memo) -> CallableInfo:
 def _method(obj: types.MethodType, memo: Memo) -> CallableInfo:
     owner, func = obj.__self__, obj.__func__
     info = _function(func, memo)
-    key = ("async", id(func))
-    found = memo.get(key)
-    if found is None:  # a bound method's flags and marks are its function's
-        found = memo[key] = (func, is_async(obj))
+    # a bound method's flags and marks are its function's
+    asynchronous = _memoised(memo, ("async", id(func)), func, is_async, obj)
     return _derive(
         info,
         "classmethod" if issubclass(type(owner), type) else "method",
-        is_async=found[1],
+        is_async=asynchronous,
         bound_to=_owner_repr(owner, memo),
         func_id=info.func_id,
         self_id=id(owner),
