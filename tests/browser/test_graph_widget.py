@@ -18,11 +18,10 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
 
 from .graph_helpers import kernel_eval, node, nodes_of
-from .lab import LabPage, jupyter_lab
+from .lab import LabPage, build_notebook, jupyter_lab
 
 SCREENSHOTS = Path(
     os.environ.get("SIGSCOPE_SCREENSHOTS") or tempfile.mkdtemp(prefix="sigscope-screenshots-")
@@ -79,24 +78,12 @@ inspector""",
 }
 
 
-def write_notebook(path: Path, cells: list[str]) -> Path:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
-    nbformat.write(nb, path)
-    return path
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    first = write_notebook(tmp_path_factory.mktemp("nb") / "demo.ipynb", NOTEBOOKS["demo"])
+    first = build_notebook(tmp_path_factory.mktemp("nb") / "demo.ipynb", NOTEBOOKS["demo"])
     with jupyter_lab(first) as (url, root):
         for name, cells in NOTEBOOKS.items():
-            write_notebook(root / f"{name}.ipynb", cells)
+            build_notebook(root / f"{name}.ipynb", cells)
         yield url, root
 
 
