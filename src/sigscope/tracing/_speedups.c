@@ -364,13 +364,22 @@ regroup_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
-static int
-truth_of_global_in(PyObject *globals, PyObject *name) /* the same, in another module */
+/* ``module.<name>`` (borrowed; NULL with an error if missing). */
+static PyObject *
+global_in(PyObject *globals, PyObject *name)
 {
     PyObject *found = PyDict_GetItemWithError(globals, name);
     if (found == NULL && !PyErr_Occurred()) {
         PyErr_SetObject(PyExc_AttributeError, name);
     }
+    return found;
+}
+
+/* ``bool(module.<name>)``: 1, 0, or -1 with an error. */
+static int
+truth_of_global_in(PyObject *globals, PyObject *name)
+{
+    PyObject *found = global_in(globals, name); /* borrowed */
     return found == NULL ? -1 : PyObject_IsTrue(found);
 }
 
@@ -1145,17 +1154,6 @@ static PyTypeObject Live_Type = SYNCSEND_LIKE_TYPE(
     live_new);
 
 /* ---------------------------------------------------------------- kwargs */
-
-/* ``module.<name>`` (borrowed; NULL with an error if missing). */
-static PyObject *
-global_in(PyObject *globals, PyObject *name)
-{
-    PyObject *found = PyDict_GetItemWithError(globals, name);
-    if (found == NULL && !PyErr_Occurred()) {
-        PyErr_SetObject(PyExc_AttributeError, name);
-    }
-    return found;
-}
 
 /* ``cache.get(id(key))`` of a dict cache keyed by id (borrowed or NULL; NULL
  * with an error only on a real error). */
