@@ -8,7 +8,9 @@ the reference: the C functions are transcriptions of
 :func:`sigscope.tracing.capture.timed` and :func:`sigscope.tracing.record._kwargs`,
 and the tests run the tracing suite on both paths.
 
-``SIGSCOPE_PURE=1`` in the environment (read at import) forces the pure path.
+``SIGSCOPE_PURE=1`` in the environment (read at import) forces the pure path
+of recording (``built`` is still used to keep class version tags, see
+:mod:`sigscope.tracing.versions`).
 The choice is made when the first tracer starts (:func:`sigscope.tracing.patch.install`):
 ``enabled`` is read then.
 
@@ -24,12 +26,10 @@ from __future__ import annotations
 import os
 from types import ModuleType
 
-__all__ = ["compiled", "enabled"]
+__all__ = ["built", "compiled", "enabled"]
 
 
 def _load() -> ModuleType | None:
-    if os.environ.get("SIGSCOPE_PURE", "") not in ("", "0"):
-        return None
     try:
         from sigscope.tracing import _speedups  # type: ignore[attr-defined]
     except ImportError:  # not built (no compiler at install time)
@@ -37,7 +37,10 @@ def _load() -> ModuleType | None:
     return _speedups
 
 
-#: The compiled module, or ``None`` (not built, or ``SIGSCOPE_PURE=1``).
-compiled: ModuleType | None = _load()
+#: The compiled module when it was built, whatever ``SIGSCOPE_PURE`` says.
+built: ModuleType | None = _load()
+_PURE = os.environ.get("SIGSCOPE_PURE", "") not in ("", "0")
+#: The compiled module for recording, or ``None`` (not built, or ``SIGSCOPE_PURE=1``).
+compiled: ModuleType | None = None if _PURE else built
 #: Use it for the tracers started from now on (tests switch this).
 enabled: bool = compiled is not None

@@ -15,7 +15,7 @@ from django.dispatch import Signal
 
 from sigscope import _compat
 from sigscope.records import BypassEvent, OnCommitCallback, SendEvent, UnheardSends
-from sigscope.tracing import accel, extras, patch, record
+from sigscope.tracing import accel, extras, patch, record, versions
 from sigscope.tracing.freeze import freeze
 from sigscope.tracing.names import sender_label, signal_name
 from sigscope.tracing.redact import DEFAULT_REDACT, Redactor
@@ -27,8 +27,12 @@ _lock = threading.RLock()
 _active: list[Tracer] = []
 
 
+_budget: versions.Budget = []  # the touched classes' version-tag counts before the patches
+
+
 def _install() -> None:
     """The first tracer started: patch everything (the one place)."""
+    _budget[:] = versions.budget()
     patch.install()
     extras.install()  # ORM bypasses and on_commit callbacks
 
@@ -37,6 +41,8 @@ def _uninstall() -> None:
     """The last tracer stopped: restore everything (the one place)."""
     extras.uninstall()
     patch.uninstall()
+    versions.give_back(_budget)
+    _budget.clear()
 
 
 def _regroup() -> None:
