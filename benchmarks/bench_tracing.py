@@ -331,12 +331,27 @@ def main(argv: list[str] | None = None) -> int:
 
     # "No tracer active": before any tracer has ever started, then right after one
     # traced the same send and stopped (adjacent phases, to keep drift out).
+    from sigscope.demo.shop.models import Customer
+
     idle_send = send_workload(10)
     idle_ops = calibrate(idle_send)
+    idle_create = create_workload(Customer, name="idle {}", email="idle{}@example.com")
+    create_ops = calibrate(idle_create)
     before = plain_only(idle_send, rounds, idle_ops)
+    create_before = plain_only(idle_create, rounds, create_ops)
     with Tracer(max_events=1000):
         timed(idle_send, idle_ops)
     after = plain_only(idle_send, rounds, idle_ops)
+    # ... and after 1,000 more starts and stops (CPython 3.13+ caps each class's
+    # version tags at 1,000: without sigscope.tracing.versions they ran out here).
+    cycling = Tracer(max_events=10)
+    for _ in range(1000):
+        with cycling:
+            idle_send(1)
+        idle_send(1)
+        idle_create(1)
+    cycled = plain_only(idle_send, rounds, idle_ops)
+    create_after = plain_only(idle_create, rounds, create_ops)
 
     rows, recorded = sigscope_rows(rounds)
     peers, peer_note = peer_rows(rounds)
@@ -356,6 +371,13 @@ def main(argv: list[str] | None = None) -> int:
         print("| " + " | ".join(cells) + " |")
     idle = "`send`, 10 receivers, no tracer running (before any start vs after stop)"
     print(f"| {idle} | {fmt(before)} | {fmt(after)} | {after / before:.2f}× | – | – |")
+    idle = "`send`, 10 receivers, no tracer running (before vs after 1,000 more starts and stops)"
+    print(f"| {idle} | {fmt(before)} | {fmt(cycled)} | {cycled / before:.2f}× | – | – |")
+    idle = "`Customer.objects.create()`, no tracer running (before any start vs after 1,001)"
+    print(
+        f"| {idle} | {fmt(create_before)} | {fmt(create_after)} "
+        f"| {create_after / create_before:.2f}× | – | – |"
+    )
 
     ratios = {case: traced / plain for case, plain, traced in rows}
     print("\nTargets:")
