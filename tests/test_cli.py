@@ -351,3 +351,22 @@ def test_inspect_text_says_where_each_signal_is_sent_from():
     assert lines[header + 1].endswith(
         "shop/services.py:14 in place_order (send_robust, sender=Order)"
     )
+
+
+@pytest.mark.parametrize(
+    ("action", "usage"),
+    [("trace", "usage: sigscope trace "), ("check", "usage: manage.py sigscope check ")],
+)
+def test_manage_py_bad_option_shows_the_subcommands_usage(action, usage):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": DEMO}
+    result = subprocess.run(
+        [sys.executable, "-m", "sigscope.demo.manage", "sigscope", action, "--bogus"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(usage), result.stderr
+    assert f"manage.py sigscope {action}: error: unrecognized arguments: --bogus" in result.stderr
+    assert "{inspect,check,trace}" not in result.stderr  # not the top-level usage

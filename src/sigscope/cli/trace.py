@@ -17,8 +17,9 @@ from typing import Any, TextIO
 __all__ = ["add_parser", "run"]
 
 
-def add_parser(sub: Any) -> None:
-    parser = sub.add_parser(
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    """The ``trace`` subcommand's parser, added to ``sub`` (also returned)."""
+    parser: argparse.ArgumentParser = sub.add_parser(
         "trace",
         help="run a script or module and record every signal send",
         description="Run a Python script (or -m module, or --demo) with signal tracing on.",
@@ -37,6 +38,7 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--demo", action="store_true", help="trace the bundled demo scenario")
     parser.add_argument("-m", dest="module", metavar="MODULE", help="run a module, like python -m")
     parser.add_argument("target", nargs=argparse.REMAINDER, help="script.py [args...]")
+    return parser
 
 
 def run(options: argparse.Namespace) -> int:
