@@ -33,6 +33,9 @@ Run:  python benchmarks/bench_tracing.py        (prints a Markdown table; needs 
 Every figure is the median over interleaved rounds (untraced and traced rounds
 alternate, the order flipping each round, to cancel drift), per operation, with
 the garbage collector off while timing (and a full collection between rounds).
+"paired rounds, middle half" is the interquartile range of the ratio of each
+traced round to the untraced round next to it: how far one run's ratio can be
+trusted on a machine whose speed drifts.
 """
 
 from __future__ import annotations
@@ -164,8 +167,9 @@ def calibrate(run: Workload) -> int:
 
 def interleaved(
     run: Workload, rounds: int, on: Callable[[], object], off: Callable[[], object]
-) -> tuple[float, float]:
-    """Median ns/op with ``off()`` and with ``on()`` in force, from alternating rounds."""
+) -> tuple[float, float, list[float]]:
+    """Median ns/op with ``off()`` and with ``on()`` in force, from alternating rounds,
+    and the ratio of each pair of adjacent rounds (traced / plain)."""
     ops = calibrate(run)
 
     def switched(n: int) -> float:
@@ -186,7 +190,16 @@ def interleaved(
         else:
             traced_times.append(switched(ops))
             plain_times.append(timed(run, ops))
-    return statistics.median(plain_times), statistics.median(traced_times)
+    pairs = [t / p for p, t in zip(plain_times, traced_times, strict=True)]
+    return statistics.median(plain_times), statistics.median(traced_times), pairs
+
+
+def spread(pairs: list[float]) -> str:
+    """The middle half of the paired ratios, e.g. ``1.08–1.17``."""
+    if len(pairs) < 4:
+        return "–"
+    low, _, high = statistics.quantiles(pairs, n=4)
+    return f"{low:.2f}–{high:.2f}"
 
 
 def cases() -> list[tuple[str, Callable[[], Workload]]]:
@@ -207,14 +220,16 @@ def cases() -> list[tuple[str, Callable[[], Workload]]]:
     return found
 
 
-def sigscope_rows(rounds: int) -> tuple[list[tuple[str, float, float]], dict[str, int]]:
+def sigscope_rows(
+    rounds: int,
+) -> tuple[list[tuple[str, float, float, list[float]]], dict[str, int]]:
     from sigscope.tracing import Tracer
 
     rows, recorded = [], {}
     for case, make in cases():
         tracer = Tracer(max_events=1000)
-        plain, traced = interleaved(make(), rounds, tracer.start, tracer.stop)
-        rows.append((case, plain, traced))
+        plain, traced, pairs = interleaved(make(), rounds, tracer.start, tracer.stop)
+        rows.append((case, plain, traced, pairs))
         recorded[case] = len(tracer.events) + tracer.dropped
     return rows, recorded
 
@@ -251,7 +266,7 @@ def sentry_rows(rounds: int) -> list[tuple[str, float, float]]:
 
     rows = []
     for case, make in cases():
-        plain, traced = interleaved(
+        plain, traced, _ = interleaved(
             in_transaction(make()),
             rounds,
             lambda: setattr(Signal, "_live_receivers", patched),
@@ -358,11 +373,14 @@ def main(argv: list[str] | None = None) -> int:
     assert not active_tracers()
     restored = threading.Thread.start is thread_start and dict(vars(Signal)) == originals
 
-    print("| case | raw Django | sigscope | ratio | sentry-sdk `signals_spans` | ratio |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print(
+        "| case | raw Django | sigscope | ratio | paired rounds, middle half "
+        "| sentry-sdk `signals_spans` | ratio |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
     peer = {case: (plain, traced) for case, plain, traced in peers}
-    for case, plain, traced in rows:
-        cells = [case, fmt(plain), fmt(traced), f"{traced / plain:.2f}×"]
+    for case, plain, traced, pairs in rows:
+        cells = [case, fmt(plain), fmt(traced), f"{traced / plain:.2f}×", spread(pairs)]
         if case in peer:
             p_plain, p_traced = peer[case]
             cells += [fmt(p_traced), f"{p_traced / p_plain:.2f}×"]
@@ -370,16 +388,16 @@ def main(argv: list[str] | None = None) -> int:
             cells += ["–", "–"]
         print("| " + " | ".join(cells) + " |")
     idle = "`send`, 10 receivers, no tracer running (before any start vs after stop)"
-    print(f"| {idle} | {fmt(before)} | {fmt(after)} | {after / before:.2f}× | – | – |")
+    print(f"| {idle} | {fmt(before)} | {fmt(after)} | {after / before:.2f}× | – | – | – |")
     idle = "`send`, 10 receivers, no tracer running (before vs after 1,000 more starts and stops)"
-    print(f"| {idle} | {fmt(before)} | {fmt(cycled)} | {cycled / before:.2f}× | – | – |")
+    print(f"| {idle} | {fmt(before)} | {fmt(cycled)} | {cycled / before:.2f}× | – | – | – |")
     idle = "`Customer.objects.create()`, no tracer running (before any start vs after 1,001)"
     print(
         f"| {idle} | {fmt(create_before)} | {fmt(create_after)} "
-        f"| {create_after / create_before:.2f}× | – | – |"
+        f"| {create_after / create_before:.2f}× | – | – | – |"
     )
 
-    ratios = {case: traced / plain for case, plain, traced in rows}
+    ratios = {case: traced / plain for case, plain, traced, _ in rows}
     print("\nTargets:")
     for case, limit in TARGETS.items():
         verdict = "met" if ratios[case] <= limit else "MISSED"
