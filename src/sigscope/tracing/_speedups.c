@@ -319,6 +319,8 @@ static PyObject *lone_tracer;  /* the only running tracer, plain ``_record``; or
 static PyObject *lone_append;  /* lone_tracer._buffer.append (never rebound) */
 static PyObject *lone_options; /* lone_tracer._value_options: (redactor, reprs) */
 
+static int unheard_flush(void); /* the unheard table (below) */
+
 /* regroup(catch_all, filtering, record_all, lone_unheard, plain): the values
  * tracer._regroup() just gave record's globals; ``plain``: the lone tracer if
  * its ``_record`` is Tracer._record, else None. */
@@ -353,6 +355,11 @@ regroup_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             Py_XDECREF(append);
             return NULL;
         }
+    }
+    if (unheard_flush() < 0) { /* the counts so far belong to the tracers of before */
+        Py_XDECREF(append);
+        Py_XDECREF(options);
+        return NULL;
     }
     Py_XSETREF(catch_all, Py_NewRef(args[0]));
     filtering_on = filters;
@@ -561,6 +568,141 @@ id_pair(PyObject *a, PyObject *b)
     return pair;
 }
 
+/* The lone tracer's unheard counts, without an allocation per send: a small
+ * table keyed by the (signal, sender) pointer pair remembers a key that is
+ * in ``table_counts`` (the tracer's ``_unheard`` dict; record.lone_unheard
+ * when the entry was made) and a count not yet added to the dict.  An entry
+ * is made only for a key already in the dict (the Python code made it, with
+ * its weakref callback and names), so the table only ever adds to existing
+ * counts.  Everything that reads or removes keys (Tracer.unheard, clear(),
+ * _retire(), regroup()) first calls flush_unheard(): the pending counts go
+ * into the dict and the table is emptied, so an id reused by a new object
+ * finds no entry and takes the Python path.  A slot held by another pair is
+ * flushed and taken over. */
+#define UNHEARD_SLOTS 128 /* a power of two */
+
+typedef struct {
+    PyObject *signal, *sender; /* not owned: compared by address only */
+    PyObject *key;             /* new: (id(signal), id(sender)), equal to the dict's key */
+    Py_ssize_t pending;        /* sends not yet added to the dict's count */
+} UnheardSlot;
+
+static UnheardSlot unheard_slots[UNHEARD_SLOTS];
+static PyObject *table_counts; /* new: the dict the entries belong to, or NULL */
+
+static inline UnheardSlot *
+unheard_slot(PyObject *signal, PyObject *sender)
+{
+    uintptr_t mixed = ((uintptr_t)signal >> 4) * 0x9E3779B1u ^ ((uintptr_t)sender >> 4);
+    return &unheard_slots[(mixed ^ (mixed >> 7)) & (UNHEARD_SLOTS - 1)];
+}
+
+/* Add one slot's pending count to ``counts`` and empty the slot.  The slot is
+ * emptied first, so code that runs meanwhile (none is expected: the key is a
+ * tuple of ints) never sees it twice.  -1 with an error. */
+static int
+unheard_settle(UnheardSlot *slot, PyObject *counts)
+{
+    PyObject *key = slot->key; /* new: taken from the slot */
+    Py_ssize_t pending = slot->pending;
+    slot->key = NULL;
+    slot->signal = slot->sender = NULL;
+    slot->pending = 0;
+    if (key == NULL || pending == 0 || counts == NULL) {
+        Py_XDECREF(key);
+        return 0;
+    }
+    PyObject *count = PyDict_GetItemWithError(counts, key); /* borrowed */
+    int failed = 0;
+    if (count != NULL) { /* (gone: the key was removed without a flush; nothing to add to) */
+        PyObject *more = PyLong_FromSsize_t(pending);              /* new */
+        PyObject *total = more == NULL ? NULL : PyNumber_Add(count, more); /* new */
+        failed = total == NULL || PyDict_SetItem(counts, key, total) < 0;
+        Py_XDECREF(total);
+        Py_XDECREF(more);
+    } else {
+        failed = PyErr_Occurred() != NULL;
+    }
+    Py_DECREF(key);
+    return failed ? -1 : 0;
+}
+
+/* Every pending count into its dict; the table emptied.  0, or -1 with an error
+ * (the remaining slots are emptied still, their counts added where possible). */
+static int
+unheard_flush(void)
+{
+    PyObject *counts = table_counts; /* new: taken, so a re-entrant flush finds none */
+    table_counts = NULL;
+    Raised first = {NULL, NULL, NULL}; /* the first error, reported; later ones dropped */
+    int failed = 0;
+    for (Py_ssize_t i = 0; i < UNHEARD_SLOTS; i++) {
+        if (unheard_slots[i].key != NULL && unheard_settle(&unheard_slots[i], counts) < 0) {
+            if (!failed) {
+                raised_fetch(&first);
+                failed = 1;
+            } else {
+                PyErr_Clear();
+            }
+        }
+    }
+    Py_XDECREF(counts);
+    if (failed) {
+        raised_restore(&first);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *
+flush_unheard_function(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    if (!configured()) {
+        Py_RETURN_NONE; /* another interpreter's table (or none yet): not touched */
+    }
+    return unheard_flush() < 0 ? NULL : Py_NewRef(Py_None);
+}
+
+/* Count the send in the table: 1 done, 0 no entry (the dict path runs). */
+static inline int
+unheard_bump(PyObject *counts, PyObject *signal, PyObject *sender)
+{
+    UnheardSlot *slot = unheard_slot(signal, sender);
+    if (slot->key != NULL && slot->signal == signal && slot->sender == sender &&
+        counts == table_counts && slot->pending < PY_SSIZE_T_MAX) {
+        slot->pending++;
+        return 1;
+    }
+    return 0;
+}
+
+/* ``key`` (borrowed; in ``counts``, its count just updated) gets a slot.  0, or
+ * -1 with an error (flushing the slot's previous pair failed). */
+static int
+unheard_remember(PyObject *counts, PyObject *signal, PyObject *sender, PyObject *key)
+{
+    if (counts != table_counts && unheard_flush() < 0) { /* another tracer's table */
+        return -1;
+    }
+    UnheardSlot *slot = unheard_slot(signal, sender);
+    if (slot->key != NULL && unheard_settle(slot, table_counts) < 0) {
+        return -1;
+    }
+    if (table_counts == NULL) {
+        table_counts = Py_NewRef(counts);
+    }
+    if (counts != table_counts || slot->key != NULL) {
+        return 0; /* code ran meanwhile and changed things: no entry this time */
+    }
+    slot->signal = signal;
+    slot->sender = sender;
+    slot->key = Py_NewRef(key);
+    slot->pending = 0;
+    return 0;
+}
+
 /* Count the unheard send (record_all is off).  Returns Django's [] (new). */
 static PyObject *
 count_unheard(PyObject *signal, PyObject *sender)
@@ -569,6 +711,10 @@ count_unheard(PyObject *signal, PyObject *sender)
      * finalizers may stop a tracer: regroup() then drops lone_unheard */
     PyObject *counts = Py_XNewRef(lone_unheard); /* record.lone_unheard (regroup()) */
     if (counts != NULL) {
+        if (unheard_bump(counts, signal, sender)) { /* the steady state: no allocation */
+            Py_DECREF(counts);
+            return PyList_New(0);
+        }
         PyObject *key = id_pair(signal, sender); /* new */
         if (key == NULL) {
             Py_DECREF(counts);
@@ -577,7 +723,8 @@ count_unheard(PyObject *signal, PyObject *sender)
         PyObject *count = PyDict_GetItemWithError(counts, key); /* borrowed */
         if (count != NULL) {
             PyObject *one_more = PyNumber_Add(count, one); /* new */
-            int failed = one_more == NULL || PyDict_SetItem(counts, key, one_more) < 0;
+            int failed = one_more == NULL || PyDict_SetItem(counts, key, one_more) < 0 ||
+                         unheard_remember(counts, signal, sender, key) < 0;
             Py_XDECREF(one_more);
             Py_DECREF(key);
             Py_DECREF(counts);
@@ -1705,6 +1852,10 @@ release_config(void)
     Py_CLEAR(lone_tracer);
     Py_CLEAR(lone_append);
     Py_CLEAR(lone_options);
+    for (Py_ssize_t i = 0; i < UNHEARD_SLOTS; i++) {
+        (void)unheard_settle(&unheard_slots[i], NULL); /* dropped, not added: shutdown */
+    }
+    Py_CLEAR(table_counts);
     filtering_on = record_all_on = 0;
     configured_in = -1;
 }
@@ -1813,6 +1964,8 @@ static PyMethodDef methods[] = {
     {"regroup", (PyCFunction)(void (*)(void))regroup_function, METH_FASTCALL,
      "regroup(catch_all, filtering, record_all, lone_unheard, plain): the running tracers."},
     {"clock", clock_function, METH_NOARGS, "time.perf_counter_ns(), the clock used here."},
+    {"flush_unheard", flush_unheard_function, METH_NOARGS,
+     "flush_unheard(): the lone tracer's pending unheard counts into its dict (before reading it)."},
     {NULL, NULL, 0, NULL},
 };
 

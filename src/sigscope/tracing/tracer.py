@@ -52,6 +52,12 @@ def _regroup() -> None:
         )
 
 
+def _settle_unheard() -> None:
+    """The C path's pending ``unheard`` counts into the tracers' dicts (before reading them)."""
+    if accel.compiled is not None:
+        accel.compiled.flush_unheard()
+
+
 class Tracer:
     """Records signal sends while started.
 
@@ -201,6 +207,7 @@ class Tracer:
     @property
     def unheard(self) -> tuple[UnheardSends, ...]:
         """Sends that reached no receiver, counted per signal and sender, most first."""
+        _settle_unheard()
         totals: dict[tuple[str, str | None], int] = {}
         for key, count in list(self._unheard.items()):
             holder, label = self._unheard_names.get(key, (None, None))
@@ -228,6 +235,7 @@ class Tracer:
         self._buffer.clear()
         self._frozen = {}
         self._seen = itertools.count()
+        _settle_unheard()  # and the C table forgets the keys removed here
         self._unheard.clear()
         self._unheard_names.clear()
         self._retired.clear()
@@ -279,6 +287,7 @@ class Tracer:
 
     def _retire(self, key: Any) -> None:
         """A sender died: keep its count under its name (its id may be reused)."""
+        _settle_unheard()  # and the C table forgets the id: a new object may get it
         count = self._unheard.pop(key, 0)
         names = self._unheard_names.pop(key, None)
         self._sender_refs.pop(key, None)
