@@ -320,6 +320,7 @@ static PyObject *lone_append;  /* lone_tracer._buffer.append (never rebound) */
 static PyObject *lone_options; /* lone_tracer._value_options: (redactor, reprs) */
 
 static int unheard_flush(void); /* the unheard table (below) */
+static void plans_forget(void); /* the redaction plans (below) */
 
 /* regroup(catch_all, filtering, record_all, lone_unheard, plain): the values
  * tracer._regroup() just gave record's globals; ``plain``: the lone tracer if
@@ -356,6 +357,7 @@ regroup_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             return NULL;
         }
     }
+    plans_forget(); /* the redactors of the tracers of before */
     if (unheard_flush() < 0) { /* the counts so far belong to the tracers of before */
         Py_XDECREF(append);
         Py_XDECREF(options);
@@ -772,6 +774,48 @@ named_dict(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, Py_ssize_
     return named;
 }
 
+/* A send's keyword arguments as Django's receivers get them: read straight
+ * from the vectorcall (``values[i]`` is ``kwnames[i]``'s, ``skip`` the
+ * sender's index or -1), the dict ``named`` built only when Python code
+ * needs it (named_get()).  From finish(): the dict alone (kwnames NULL). */
+typedef struct {
+    PyObject *const *values; /* borrowed: the call's keyword values */
+    PyObject *kwnames;       /* borrowed, or NULL: the dict is given */
+    Py_ssize_t skip;         /* the sender's index in kwnames, or -1 */
+    PyObject *dict;          /* new (built here) or borrowed (given); NULL: not yet */
+    int owned;               /* dict is new */
+} Named;
+
+/* How many keyword arguments the receivers get. */
+static inline Py_ssize_t
+named_size(const Named *named)
+{
+    if (named->kwnames == NULL) {
+        return named->dict == NULL ? 0 : PyDict_GET_SIZE(named->dict);
+    }
+    return PyTuple_GET_SIZE(named->kwnames) - (named->skip >= 0);
+}
+
+/* The dict ``named`` (borrowed; NULL with an error). */
+static PyObject *
+named_get(Named *named)
+{
+    if (named->dict == NULL) {
+        named->dict = named_dict(named->values, 0, named->kwnames, named->skip); /* new */
+        named->owned = named->dict != NULL;
+    }
+    return named->dict;
+}
+
+static void
+named_release(Named *named)
+{
+    if (named->owned) {
+        Py_CLEAR(named->dict);
+        named->owned = 0;
+    }
+}
+
 /* ``id_obj`` (a Send's signal_id) is ``id(obj)``: 1 or 0, never an error
  * (an int that is no address, e.g. too large, is simply another id). */
 static int
@@ -800,21 +844,22 @@ joins(PyObject *found, PyObject *signal)
     return signal_id != NULL && is_id_of(signal_id, signal);
 }
 
-static int fast_finish(PyObject *send, PyObject *signal, PyObject *sender, PyObject *named,
+static int fast_finish(PyObject *send, PyObject *signal, PyObject *sender, Named *named,
                        PyObject *responses);
 
 /* After Django's loop: record the send (record.finish(), inline).  0, or -1
- * with a BaseException pending that must propagate.  ``named`` NULL (with
- * an error): building it failed, a recording error like any other. */
+ * with a BaseException pending that must propagate.  Building the dict
+ * ``named`` for the Python _finish may fail: a recording error like any other. */
 static int
-record_send(PyObject *send, PyObject *signal, PyObject *sender, PyObject *named,
+record_send(PyObject *send, PyObject *signal, PyObject *sender, Named *named,
             PyObject *responses)
 {
-    int fast = named == NULL ? -1 : fast_finish(send, signal, sender, named, responses);
-    PyObject *args[5] = {send, signal, sender, named, responses};
-    PyObject *done = fast < 0    ? NULL
-                     : fast == 1 ? Py_NewRef(Py_None)
-                                 : PyObject_Vectorcall(finish_fn, args, 5, NULL); /* new */
+    int fast = fast_finish(send, signal, sender, named, responses);
+    PyObject *dict = fast == 0 ? named_get(named) : NULL; /* borrowed */
+    PyObject *args[5] = {send, signal, sender, dict, responses};
+    PyObject *done = fast == 1      ? Py_NewRef(Py_None)
+                     : dict == NULL ? NULL
+                                    : PyObject_Vectorcall(finish_fn, args, 5, NULL); /* new */
     if (done != NULL) {
         Py_DECREF(done);
         /* record.release(), inline (Django's loop: never proxied here) */
@@ -945,13 +990,13 @@ traced_call(SyncSend *self, PyObject *const *args, size_t nargsf, PyObject *kwna
     }
     Py_DECREF(token);
     if (own.value == NULL) { /* record.finish(), inline */
-        PyObject *named = named_dict(args, PyVectorcall_NARGS(nargsf), kwnames, sender_at);
         /* a MemoryError building ``named`` is counted in record_send(), not raised:
          * it used to replace the application's outcome */
-        if (record_send(send, signal, sender, named, responses ? responses : Py_None) < 0) {
+        Named named = {args + PyVectorcall_NARGS(nargsf), kwnames, sender_at, NULL, 0};
+        if (record_send(send, signal, sender, &named, responses ? responses : Py_None) < 0) {
             raised_fetch(&own);
         }
-        Py_XDECREF(named);
+        named_release(&named);
     }
     if (own.value != NULL) { /* sigscope's own BaseException (or MemoryError) wins */
         raised_replace(&own, &app);
@@ -1463,6 +1508,24 @@ is_atom(PyObject *value)
            (cls == &PyUnicode_Type && PyUnicode_GET_LENGTH(value) <= limit);
 }
 
+/* ``(name, value)`` as record._kwargs keeps it (new): an atom as it is, else
+ * described.  Both are owned across value_of() (it may run Python code). */
+static PyObject *
+kwarg_pair(PyObject *name, PyObject *value, PyObject *hidden, PyObject *reprs)
+{
+    if (is_atom(value)) {
+        return PyTuple_Pack(2, name, value);
+    }
+    Py_INCREF(name);
+    Py_INCREF(value);
+    PyObject *shown = value_of(value, hidden, reprs);                     /* new */
+    PyObject *pair = shown == NULL ? NULL : PyTuple_Pack(2, name, shown); /* new */
+    Py_DECREF(name);
+    Py_DECREF(value);
+    Py_XDECREF(shown);
+    return pair;
+}
+
 /* record._kwargs(named, redactor, reprs): the tuple of (name, value) pairs
  * (new).  The common case (no name hidden) is done here; when a name may be
  * hidden, or the redactor has no plan yet for these names, record._kwargs
@@ -1503,15 +1566,9 @@ kwargs_of(PyObject *named, PyObject *redactor, PyObject *reprs)
     Py_ssize_t size = PyDict_GET_SIZE(named);
     PyObject *out = PyTuple_New(size); /* new */
     Py_ssize_t pos = 0, index = 0;
-    PyObject *name, *value; /* borrowed from named: owned across value_of() (Python code) */
+    PyObject *name, *value; /* borrowed from named */
     while (out != NULL && PyDict_Next(named, &pos, &name, &value)) {
-        Py_INCREF(name);
-        Py_INCREF(value);
-        PyObject *shown = is_atom(value) ? Py_NewRef(value) : value_of(value, hidden, reprs);
-        PyObject *pair = shown == NULL ? NULL : PyTuple_Pack(2, name, shown); /* new */
-        Py_DECREF(name);
-        Py_DECREF(value);
-        Py_XDECREF(shown);
+        PyObject *pair = kwarg_pair(name, value, hidden, reprs); /* new */
         if (pair != NULL && (index >= size || PyDict_GET_SIZE(named) != size)) {
             /* a description changed the dict: what Python's iteration raises, and
              * no write past the tuple's end nor a NULL item left in it */
@@ -1523,6 +1580,123 @@ kwargs_of(PyObject *named, PyObject *redactor, PyObject *reprs)
             break;
         }
         PyTuple_SET_ITEM(out, index++, pair); /* steals pair */
+    }
+    return out;
+}
+
+/* The redactors known to hide nothing for a call site's keyword names: its
+ * kwnames tuple (a code constant, so the same object every call; a dynamic
+ * one, e.g. f(**d), is new each call and simply misses) and the redactor,
+ * both strong references, so neither address is reused while cached.  An
+ * entry is made once ``redactor.plans[names]`` is False (record._kwargs's
+ * Python code decided it; a plan, once made, never changes: it derives from
+ * the redactor's per-name decisions, which are cached for good); cleared by
+ * regroup(). */
+#define PLAN_SLOTS 32 /* a power of two */
+
+typedef struct {
+    PyObject *kwnames, *redactor; /* new, or both NULL */
+} PlanSlot;
+
+static PlanSlot plan_slots[PLAN_SLOTS];
+
+static inline PlanSlot *
+plan_slot(PyObject *kwnames, PyObject *redactor)
+{
+    uintptr_t mixed = ((uintptr_t)kwnames >> 4) ^ ((uintptr_t)redactor >> 6);
+    return &plan_slots[(mixed ^ (mixed >> 5)) & (PLAN_SLOTS - 1)];
+}
+
+static void
+plans_forget(void)
+{
+    for (Py_ssize_t i = 0; i < PLAN_SLOTS; i++) {
+        PyObject *kwnames = plan_slots[i].kwnames, *redactor = plan_slots[i].redactor;
+        plan_slots[i].kwnames = plan_slots[i].redactor = NULL; /* before any dealloc runs */
+        Py_XDECREF(kwnames);
+        Py_XDECREF(redactor);
+    }
+}
+
+/* ``redactor.plans.get(tuple(named))`` is False: 1; 0 not (unknown, or some
+ * name hidden: the Python code decides); -1 on error.  ``named`` has kwnames. */
+static int
+hides_none(Named *named, PyObject *redactor)
+{
+    PlanSlot *slot = plan_slot(named->kwnames, redactor);
+    if (slot->kwnames == named->kwnames && slot->redactor == redactor) {
+        return 1;
+    }
+    PyObject *plans = PyObject_GetAttr(redactor, s_plans); /* new */
+    if (plans == NULL) {
+        return -1;
+    }
+    Py_ssize_t size = named_size(named);
+    PyObject *key = PyTuple_New(size); /* new: tuple(named) */
+    for (Py_ssize_t i = 0, at = 0; key != NULL && at < size; i++) {
+        if (i != named->skip) {
+            PyTuple_SET_ITEM(key, at++, Py_NewRef(PyTuple_GET_ITEM(named->kwnames, i)));
+        }
+    }
+    PyObject *plan = NULL; /* new */
+    if (key != NULL && PyDict_CheckExact(plans)) { /* a tuple of str: no user code */
+        plan = Py_XNewRef(PyDict_GetItemWithError(plans, key));
+    }
+    Py_XDECREF(key);
+    Py_DECREF(plans);
+    if (plan != Py_False) {
+        Py_XDECREF(plan);
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    Py_DECREF(plan);
+    PyObject *old_kwnames = slot->kwnames, *old_redactor = slot->redactor;
+    slot->kwnames = Py_NewRef(named->kwnames);
+    slot->redactor = Py_NewRef(redactor);
+    Py_XDECREF(old_kwnames);
+    Py_XDECREF(old_redactor);
+    return 1;
+}
+
+/* kwargs_of() for a send's keyword arguments read from the call itself (new):
+ * the same tuple of (name, value) pairs, no dict built unless the Python
+ * record._kwargs decides (a name may be hidden, or no plan yet). */
+static PyObject *
+kwargs_from_call(Named *named, PyObject *redactor, PyObject *reprs)
+{
+    if (named->kwnames == NULL) {
+        PyObject *dict = named_get(named); /* borrowed (given) */
+        return kwargs_of(dict, redactor, reprs);
+    }
+    PyObject *hidden = Py_None;
+    PyObject *enabled = PyObject_GetAttr(redactor, s_enabled); /* new */
+    int on = enabled == NULL ? -1 : PyObject_IsTrue(enabled);
+    Py_XDECREF(enabled);
+    int none = on > 0 ? hides_none(named, redactor) : on;
+    if (none < 0) {
+        return NULL;
+    }
+    if (on && !none) {
+        PyObject *dict = named_get(named); /* borrowed */
+        PyObject *call[3] = {dict, redactor, reprs};
+        return dict == NULL ? NULL : PyObject_Vectorcall(kwargs_fn, call, 3, NULL);
+    }
+    if (on) {
+        hidden = redactor;
+    }
+    Py_ssize_t size = named_size(named), count = PyTuple_GET_SIZE(named->kwnames);
+    PyObject *out = PyTuple_New(size); /* new */
+    for (Py_ssize_t i = 0, at = 0; out != NULL && i < count; i++) {
+        if (i == named->skip) {
+            continue;
+        }
+        /* borrowed: the call's arguments live until it returns */
+        PyObject *pair = kwarg_pair(PyTuple_GET_ITEM(named->kwnames, i), named->values[i],
+                                    hidden, reprs); /* new */
+        if (pair == NULL) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyTuple_SET_ITEM(out, at++, pair); /* steals pair */
     }
     return out;
 }
@@ -1707,15 +1881,15 @@ plain_tracer(PyObject *send)
 
 /* tracer._buffer.append((send, kwargs)); next(tracer._seen) (record._finish). */
 static int
-buffer_event(PyObject *tracer, PyObject *send, PyObject *named)
+buffer_event(PyObject *tracer, PyObject *send, Named *named)
 {
     /* new; plain_tracer() just saw tracer == lone_tracer, and no Python code ran since */
     PyObject *options = Py_NewRef(lone_options);
     PyObject *append = Py_NewRef(lone_append);   /* new (a receiver may stop the tracer) */
-    PyObject *kwargs = PyDict_GET_SIZE(named) == 0
+    PyObject *kwargs = named_size(named) == 0
                            ? PyTuple_New(0)
-                           : kwargs_of(named, PyTuple_GET_ITEM(options, 0),
-                                       PyTuple_GET_ITEM(options, 1)); /* new */
+                           : kwargs_from_call(named, PyTuple_GET_ITEM(options, 0),
+                                              PyTuple_GET_ITEM(options, 1)); /* new */
     Py_DECREF(options);
     PyObject *event = kwargs == NULL ? NULL : PyTuple_Pack(2, send, kwargs); /* new */
     Py_XDECREF(kwargs);
@@ -1753,7 +1927,7 @@ set_fields(PyObject *send, PyObject *infos, PyObject *holder, PyObject *label, P
  * ran and returned None, all of it cached, one plain tracer.  1 done, 0 not
  * that case (nothing changed: the Python _finish runs), -1 on error. */
 static int
-fast_finish(PyObject *send, PyObject *signal, PyObject *sender, PyObject *named,
+fast_finish(PyObject *send, PyObject *signal, PyObject *sender, Named *named,
             PyObject *responses)
 {
     if (!is_send(send)) {
@@ -1802,7 +1976,8 @@ finish_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (!configured()) {
         return pure_call("_finish", args, nargs);
     }
-    int done = fast_finish(args[0], args[1], args[2], args[3], args[4]);
+    Named named = {NULL, NULL, -1, args[3], 0}; /* the dict given */
+    int done = fast_finish(args[0], args[1], args[2], &named, args[4]);
     if (done < 0) {
         return NULL;
     }
@@ -1856,6 +2031,7 @@ release_config(void)
         (void)unheard_settle(&unheard_slots[i], NULL); /* dropped, not added: shutdown */
     }
     Py_CLEAR(table_counts);
+    plans_forget();
     filtering_on = record_all_on = 0;
     configured_in = -1;
 }
