@@ -1508,20 +1508,28 @@ is_atom(PyObject *value)
            (cls == &PyUnicode_Type && PyUnicode_GET_LENGTH(value) <= limit);
 }
 
-/* ``(name, value)`` as record._kwargs keeps it (new): an atom as it is, else
- * described.  Both are owned across value_of() (it may run Python code). */
+/* A keyword argument's value as record._kwargs keeps it (new): an atom as it
+ * is, else described (owned across value_of(): it may run Python code). */
+static PyObject *
+kwarg_value(PyObject *value, PyObject *hidden, PyObject *reprs)
+{
+    if (is_atom(value)) {
+        return Py_NewRef(value);
+    }
+    Py_INCREF(value);
+    PyObject *shown = value_of(value, hidden, reprs); /* new */
+    Py_DECREF(value);
+    return shown;
+}
+
+/* ``(name, value)`` as record._kwargs keeps it (new). */
 static PyObject *
 kwarg_pair(PyObject *name, PyObject *value, PyObject *hidden, PyObject *reprs)
 {
-    if (is_atom(value)) {
-        return PyTuple_Pack(2, name, value);
-    }
     Py_INCREF(name);
-    Py_INCREF(value);
-    PyObject *shown = value_of(value, hidden, reprs);                     /* new */
+    PyObject *shown = kwarg_value(value, hidden, reprs);                  /* new */
     PyObject *pair = shown == NULL ? NULL : PyTuple_Pack(2, name, shown); /* new */
     Py_DECREF(name);
-    Py_DECREF(value);
     Py_XDECREF(shown);
     return pair;
 }
@@ -1584,98 +1592,112 @@ kwargs_of(PyObject *named, PyObject *redactor, PyObject *reprs)
     return out;
 }
 
-/* The redactors known to hide nothing for a call site's keyword names: its
- * kwnames tuple (a code constant, so the same object every call; a dynamic
- * one, e.g. f(**d), is new each call and simply misses) and the redactor,
- * both strong references, so neither address is reused while cached.  An
- * entry is made once ``redactor.plans[names]`` is False (record._kwargs's
- * Python code decided it; a plan, once made, never changes: it derives from
- * the redactor's per-name decisions, which are cached for good); cleared by
- * regroup(). */
-#define PLAN_SLOTS 32 /* a power of two */
+/* Per call site: its kwnames tuple (a code constant, so the same object every
+ * call; a dynamic one, e.g. f(**d), is new each call and simply misses), the
+ * names its receivers get (``tuple(named)``: kwnames without the sender's,
+ * kept with the values in the ring buffer), and the redactor known to hide
+ * none of them (or NULL), all strong references, so no address is reused
+ * while cached.  That redactor is remembered once ``redactor.plans[names]``
+ * is False (record._kwargs's Python code decided it; a plan, once made, never
+ * changes: it derives from the redactor's per-name decisions, cached for
+ * good).  Cleared by regroup(). */
+#define SITE_SLOTS 32 /* a power of two */
 
 typedef struct {
-    PyObject *kwnames, *redactor; /* new, or both NULL */
-} PlanSlot;
+    PyObject *kwnames, *names, *redactor; /* new, or NULL */
+    Py_ssize_t skip;                      /* the sender's index in kwnames, or -1 */
+} SiteSlot;
 
-static PlanSlot plan_slots[PLAN_SLOTS];
+static SiteSlot site_slots[SITE_SLOTS];
 
-static inline PlanSlot *
-plan_slot(PyObject *kwnames, PyObject *redactor)
+static void
+site_clear(SiteSlot *slot)
 {
-    uintptr_t mixed = ((uintptr_t)kwnames >> 4) ^ ((uintptr_t)redactor >> 6);
-    return &plan_slots[(mixed ^ (mixed >> 5)) & (PLAN_SLOTS - 1)];
+    PyObject *kwnames = slot->kwnames, *names = slot->names, *redactor = slot->redactor;
+    slot->kwnames = slot->names = slot->redactor = NULL; /* before any dealloc runs */
+    Py_XDECREF(kwnames);
+    Py_XDECREF(names);
+    Py_XDECREF(redactor);
 }
 
 static void
 plans_forget(void)
 {
-    for (Py_ssize_t i = 0; i < PLAN_SLOTS; i++) {
-        PyObject *kwnames = plan_slots[i].kwnames, *redactor = plan_slots[i].redactor;
-        plan_slots[i].kwnames = plan_slots[i].redactor = NULL; /* before any dealloc runs */
-        Py_XDECREF(kwnames);
-        Py_XDECREF(redactor);
+    for (Py_ssize_t i = 0; i < SITE_SLOTS; i++) {
+        site_clear(&site_slots[i]);
     }
+}
+
+/* The call site's slot, its names filled in (borrowed; NULL with an error). */
+static SiteSlot *
+site_of(Named *named)
+{
+    uintptr_t mixed = (uintptr_t)named->kwnames >> 4;
+    SiteSlot *slot = &site_slots[(mixed ^ (mixed >> 5)) & (SITE_SLOTS - 1)];
+    if (slot->kwnames == named->kwnames && slot->skip == named->skip) {
+        return slot;
+    }
+    Py_ssize_t size = named_size(named);
+    PyObject *names = named->skip < 0 ? Py_NewRef(named->kwnames) : PyTuple_New(size); /* new */
+    for (Py_ssize_t i = 0, at = 0; names != NULL && named->skip >= 0 && at < size; i++) {
+        if (i != named->skip) {
+            PyTuple_SET_ITEM(names, at++, Py_NewRef(PyTuple_GET_ITEM(named->kwnames, i)));
+        }
+    }
+    if (names == NULL) {
+        return NULL;
+    }
+    site_clear(slot);
+    slot->kwnames = Py_NewRef(named->kwnames);
+    slot->names = names; /* steals names */
+    slot->skip = named->skip;
+    return slot;
 }
 
 /* ``redactor.plans.get(tuple(named))`` is False: 1; 0 not (unknown, or some
- * name hidden: the Python code decides); -1 on error.  ``named`` has kwnames. */
+ * name hidden: the Python code decides); -1 on error. */
 static int
-hides_none(Named *named, PyObject *redactor)
+hides_none(SiteSlot *site, PyObject *redactor)
 {
-    PlanSlot *slot = plan_slot(named->kwnames, redactor);
-    if (slot->kwnames == named->kwnames && slot->redactor == redactor) {
+    if (site->redactor == redactor) {
         return 1;
     }
+    PyObject *names = Py_NewRef(site->names);              /* new: the slot may be reused */
     PyObject *plans = PyObject_GetAttr(redactor, s_plans); /* new */
-    if (plans == NULL) {
-        return -1;
+    PyObject *plan = NULL;                                 /* new */
+    if (plans != NULL && PyDict_CheckExact(plans)) {       /* a tuple of str: no user code */
+        plan = Py_XNewRef(PyDict_GetItemWithError(plans, names));
     }
-    Py_ssize_t size = named_size(named);
-    PyObject *key = PyTuple_New(size); /* new: tuple(named) */
-    for (Py_ssize_t i = 0, at = 0; key != NULL && at < size; i++) {
-        if (i != named->skip) {
-            PyTuple_SET_ITEM(key, at++, Py_NewRef(PyTuple_GET_ITEM(named->kwnames, i)));
-        }
+    Py_XDECREF(plans);
+    int none = plan == Py_False;
+    Py_XDECREF(plan);
+    if (none && site->names == names) {
+        PyObject *old = site->redactor;
+        site->redactor = Py_NewRef(redactor);
+        Py_XDECREF(old);
     }
-    PyObject *plan = NULL; /* new */
-    if (key != NULL && PyDict_CheckExact(plans)) { /* a tuple of str: no user code */
-        plan = Py_XNewRef(PyDict_GetItemWithError(plans, key));
-    }
-    Py_XDECREF(key);
-    Py_DECREF(plans);
-    if (plan != Py_False) {
-        Py_XDECREF(plan);
-        return PyErr_Occurred() ? -1 : 0;
-    }
-    Py_DECREF(plan);
-    PyObject *old_kwnames = slot->kwnames, *old_redactor = slot->redactor;
-    slot->kwnames = Py_NewRef(named->kwnames);
-    slot->redactor = Py_NewRef(redactor);
-    Py_XDECREF(old_kwnames);
-    Py_XDECREF(old_redactor);
-    return 1;
+    Py_DECREF(names);
+    return PyErr_Occurred() ? -1 : none;
 }
 
 /* kwargs_of() for a send's keyword arguments read from the call itself (new):
- * the same tuple of (name, value) pairs, no dict built unless the Python
- * record._kwargs decides (a name may be hidden, or no plan yet). */
+ * the values as kept, their names in ``*names`` (new).  Or, when the Python
+ * record._kwargs decides (a name may be hidden, or no plan yet; the dict
+ * ``named`` is built for it), its (name, value) pairs, ``*names`` NULL. */
 static PyObject *
-kwargs_from_call(Named *named, PyObject *redactor, PyObject *reprs)
+kwargs_from_call(Named *named, PyObject *redactor, PyObject *reprs, PyObject **names)
 {
-    if (named->kwnames == NULL) {
-        PyObject *dict = named_get(named); /* borrowed (given) */
-        return kwargs_of(dict, redactor, reprs);
-    }
+    *names = NULL;
     PyObject *hidden = Py_None;
     PyObject *enabled = PyObject_GetAttr(redactor, s_enabled); /* new */
     int on = enabled == NULL ? -1 : PyObject_IsTrue(enabled);
     Py_XDECREF(enabled);
-    int none = on > 0 ? hides_none(named, redactor) : on;
+    SiteSlot *site = on < 0 ? NULL : site_of(named); /* borrowed */
+    int none = site == NULL ? -1 : on > 0 ? hides_none(site, redactor) : 1;
     if (none < 0) {
         return NULL;
     }
-    if (on && !none) {
+    if (!none) {
         PyObject *dict = named_get(named); /* borrowed */
         PyObject *call[3] = {dict, redactor, reprs};
         return dict == NULL ? NULL : PyObject_Vectorcall(kwargs_fn, call, 3, NULL);
@@ -1683,6 +1705,7 @@ kwargs_from_call(Named *named, PyObject *redactor, PyObject *reprs)
     if (on) {
         hidden = redactor;
     }
+    PyObject *kept_names = Py_NewRef(site->names); /* new: value_of() may reuse the slot */
     Py_ssize_t size = named_size(named), count = PyTuple_GET_SIZE(named->kwnames);
     PyObject *out = PyTuple_New(size); /* new */
     for (Py_ssize_t i = 0, at = 0; out != NULL && i < count; i++) {
@@ -1690,14 +1713,18 @@ kwargs_from_call(Named *named, PyObject *redactor, PyObject *reprs)
             continue;
         }
         /* borrowed: the call's arguments live until it returns */
-        PyObject *pair = kwarg_pair(PyTuple_GET_ITEM(named->kwnames, i), named->values[i],
-                                    hidden, reprs); /* new */
-        if (pair == NULL) {
+        PyObject *kept = kwarg_value(named->values[i], hidden, reprs); /* new */
+        if (kept == NULL) {
             Py_CLEAR(out);
             break;
         }
-        PyTuple_SET_ITEM(out, at++, pair); /* steals pair */
+        PyTuple_SET_ITEM(out, at++, kept); /* steals kept */
     }
+    if (out == NULL) {
+        Py_DECREF(kept_names);
+        return NULL;
+    }
+    *names = kept_names;
     return out;
 }
 
@@ -1879,19 +1906,29 @@ plain_tracer(PyObject *send)
     return tracer;
 }
 
-/* tracer._buffer.append((send, kwargs)); next(tracer._seen) (record._finish). */
+/* tracer._buffer.append((send, kwargs)); next(tracer._seen) (record._finish).
+ * Read from the call, the kwargs are kept as (send, names, values) instead:
+ * Tracer.events pairs them (no pair tuple per keyword argument here). */
 static int
 buffer_event(PyObject *tracer, PyObject *send, Named *named)
 {
     /* new; plain_tracer() just saw tracer == lone_tracer, and no Python code ran since */
     PyObject *options = Py_NewRef(lone_options);
-    PyObject *append = Py_NewRef(lone_append);   /* new (a receiver may stop the tracer) */
-    PyObject *kwargs = named_size(named) == 0
-                           ? PyTuple_New(0)
-                           : kwargs_from_call(named, PyTuple_GET_ITEM(options, 0),
-                                              PyTuple_GET_ITEM(options, 1)); /* new */
+    PyObject *append = Py_NewRef(lone_append); /* new (a receiver may stop the tracer) */
+    PyObject *names = NULL, *kwargs;            /* new */
+    if (named_size(named) == 0) {
+        kwargs = PyTuple_New(0);
+    } else if (named->kwnames == NULL) { /* finish(): the dict given */
+        kwargs = kwargs_of(named->dict, PyTuple_GET_ITEM(options, 0), PyTuple_GET_ITEM(options, 1));
+    } else {
+        kwargs = kwargs_from_call(named, PyTuple_GET_ITEM(options, 0),
+                                  PyTuple_GET_ITEM(options, 1), &names);
+    }
     Py_DECREF(options);
-    PyObject *event = kwargs == NULL ? NULL : PyTuple_Pack(2, send, kwargs); /* new */
+    PyObject *event = kwargs == NULL  ? NULL
+                      : names == NULL ? PyTuple_Pack(2, send, kwargs)
+                                      : PyTuple_Pack(3, send, names, kwargs); /* new */
+    Py_XDECREF(names);
     Py_XDECREF(kwargs);
     PyObject *done = event == NULL ? NULL : PyObject_CallOneArg(append, event); /* new */
     Py_XDECREF(event);

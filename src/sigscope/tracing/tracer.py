@@ -142,7 +142,8 @@ class Tracer:
         self.max_events = max_events
         self.listener = listener
         self.listener_errors = 0
-        self._buffer: deque[tuple[Any, tuple[tuple[str, Any], ...]]] = deque(maxlen=max_events)
+        #: (send, kwargs pairs), or (send, names, values) from the C path
+        self._buffer: deque[tuple[Any, ...]] = deque(maxlen=max_events)
         self._frozen: dict[int, SendEvent] = {}
         self._seen = itertools.count()
         self._unheard: dict[Any, int] = {}
@@ -192,9 +193,13 @@ class Tracer:
         """Recorded sends, in the order they started."""
         captured = list(self._buffer)
         frozen = {}
-        for send, kwargs in captured:
+        for entry in captured:
+            send = entry[0]
             event = self._frozen.get(send.id)
-            frozen[send.id] = event if event is not None else freeze(send, kwargs)
+            if event is None:  # (send, kwargs), or from the C path (send, names, values)
+                kwargs = entry[1] if len(entry) == 2 else tuple(zip(entry[1], entry[2]))
+                event = freeze(send, kwargs)
+            frozen[send.id] = event
         self._frozen = frozen
         return tuple(sorted(frozen.values(), key=lambda e: e.id))
 
