@@ -110,3 +110,16 @@ def test_a_receiver_that_stops_the_tracer_mid_send_leaves_the_send_recorded_whol
     signal.send(sender=None, token="abc", count=2)
     signal.send(sender=None, token="abc", count=3)  # stopped: not recorded
     assert _kwargs(tracer) == [(("token", HIDDEN), ("count", "2"))]
+
+
+def test_model_primary_keys_of_every_size_are_described_alike():
+    keys = [0, -3, 2**62, 2**70, None]  # 2**70 fits no C integer; None: described in Python
+    customers = [Customer(id=k, name="Ada", email="ada@example.com") for k in keys]
+
+    def fire():
+        for customer in customers:
+            signal.send(sender=Customer, instance=customer)
+
+    kept = _traced(fire, times=2)
+    texts = [f"<shop.Customer pk={k}>" for k in keys]
+    assert kept == [(("instance", text),) for text in texts] * 2

@@ -166,7 +166,7 @@ static PyObject *s_receivers, *s_cache, *s_data, *s_sender, *s_wired, *s_signal_
     *s_end, *s_thread_id, *s_listener, *s_value_options, *s_buffer, *s_seen, *s_record,
     *s_append, *s_by_ids, *s_signal_names, *s_sender_labels, *s_thread_names, *s_plain_record,
     *s_ref, *s_full, *s_kinds, *s_models, *s_dict, *s_id, *s_parent, *s_method, *s_start,
-    *s_task_calls, *s_threads_marked;
+    *s_task_calls, *s_threads_marked, *s_safe;
 
 /* The interpreter configure() was called in (its id; -1: not yet).  The
  * references above are that interpreter's objects: a sub-interpreter (e.g.
@@ -1396,6 +1396,124 @@ model_pk_text(PyObject *label, PyObject *pk)
     return text;
 }
 
+/* ``ref`` (a weakref.ref) refers to ``expected``, read without calling it
+ * (1 or 0, never an error).  Not an exact weakref.ref: 0. */
+static int
+ref_is(PyObject *ref, PyObject *expected)
+{
+    if (!PyWeakref_CheckRefExact(ref)) {
+        return 0;
+    }
+#if PY_VERSION_HEX >= 0x030D0000
+    PyObject *alive = NULL; /* new */
+    if (PyWeakref_GetRef(ref, &alive) < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    int same = alive == expected;
+    Py_XDECREF(alive);
+    return same;
+#else
+    return PyWeakref_GET_OBJECT(ref) == expected;
+#endif
+}
+
+/* The model classes described last: values._models' entry for each (its
+ * (weak reference, label, attname) tuple, a strong reference: the entry
+ * Python made, whose weak reference tells whether the address is still that
+ * class's) and the text "<label pk=" made from it, so the common instance
+ * costs no lookup.  The label and attname of a class never change
+ * (values._model_instance reads them once per class). */
+#define MODEL_SLOTS 8 /* a power of two */
+
+typedef struct {
+    PyObject *type;   /* not owned: compared by address, checked by entry's weakref */
+    PyObject *entry;  /* new, or NULL */
+    PyObject *prefix; /* new: "<label pk=", or NULL */
+} ModelSlot;
+
+static ModelSlot model_slots[MODEL_SLOTS];
+
+static void
+models_forget(void)
+{
+    for (Py_ssize_t i = 0; i < MODEL_SLOTS; i++) {
+        PyObject *entry = model_slots[i].entry, *prefix = model_slots[i].prefix;
+        model_slots[i].type = model_slots[i].entry = model_slots[i].prefix = NULL;
+        Py_XDECREF(entry);
+        Py_XDECREF(prefix);
+    }
+}
+
+/* ``cls``'s slot, made from values._models when it has cls (borrowed); NULL
+ * without an error: not cached (the Python code decides); with one: an error. */
+static ModelSlot *
+model_slot(PyTypeObject *cls)
+{
+    ModelSlot *slot = &model_slots[((uintptr_t)cls >> 4) & (MODEL_SLOTS - 1)];
+    if (slot->type == (PyObject *)cls && ref_is(PyTuple_GET_ITEM(slot->entry, 0), slot->type)) {
+        return slot;
+    }
+    PyObject *models = global_in(values_dict, s_models); /* borrowed */
+    /* new: label and attname are used after calls (a class's own __dict__
+     * descriptor would be Python code that may change the cache) */
+    PyObject *cached = models == NULL ? NULL : Py_XNewRef(by_id(models, (PyObject *)cls));
+    if (cached == NULL || !PyTuple_CheckExact(cached) || PyTuple_GET_SIZE(cached) != 3) {
+        Py_XDECREF(cached);
+        return NULL;
+    }
+    PyObject *label = PyTuple_GET_ITEM(cached, 1);
+    if (!PyUnicode_CheckExact(label) || !PyUnicode_CheckExact(PyTuple_GET_ITEM(cached, 2)) ||
+        !ref_is(PyTuple_GET_ITEM(cached, 0), (PyObject *)cls)) {
+        Py_DECREF(cached);
+        return NULL;
+    }
+    PyObject *prefix = PyUnicode_FromFormat("<%U pk=", label); /* new */
+    if (prefix == NULL) {
+        Py_DECREF(cached);
+        return NULL;
+    }
+    PyObject *old_entry = slot->entry, *old_prefix = slot->prefix;
+    slot->type = (PyObject *)cls;
+    slot->entry = cached;  /* steals cached */
+    slot->prefix = prefix; /* steals prefix */
+    Py_XDECREF(old_entry); /* a tuple of a weakref and two str: no user code */
+    Py_XDECREF(old_prefix);
+    return slot;
+}
+
+/* prefix + repr(pk) + ">" (new), one allocation when prefix is ASCII and pk
+ * fits a long long; else NULL without an error (model_pk_text() does it). */
+static PyObject *
+prefixed_pk(PyObject *prefix, PyObject *pk)
+{
+    int overflow = 0;
+    long long number = PyLong_AsLongLongAndOverflow(pk, &overflow);
+    if (overflow || !PyUnicode_IS_ASCII(prefix)) {
+        return NULL;
+    }
+    char digits[24];
+    int at = (int)sizeof(digits);
+    unsigned long long rest = number < 0 ? 0ULL - (unsigned long long)number : (unsigned long long)number;
+    do {
+        digits[--at] = (char)('0' + rest % 10);
+        rest /= 10;
+    } while (rest != 0);
+    if (number < 0) {
+        digits[--at] = '-';
+    }
+    Py_ssize_t head = PyUnicode_GET_LENGTH(prefix), count = (Py_ssize_t)sizeof(digits) - at;
+    PyObject *text = PyUnicode_New(head + count + 1, 127); /* new */
+    if (text == NULL) {
+        return NULL;
+    }
+    Py_UCS1 *out = PyUnicode_1BYTE_DATA(text);
+    memcpy(out, PyUnicode_1BYTE_DATA(prefix), (size_t)head);
+    memcpy(out + head, digits + at, (size_t)count);
+    out[head + count] = '>';
+    return text;
+}
+
 /* values._model_text() for an instance of a model class values.describe() has
  * already cached, with an int pk and a short label: the text (new).  NULL
  * without an error: not that case (the Python code decides); with one: a
@@ -1403,41 +1521,36 @@ model_pk_text(PyObject *label, PyObject *pk)
 static PyObject *
 model_text(PyObject *value, PyObject *reprs)
 {
-    if (!PyUnicode_CheckExact(reprs) || PyUnicode_Compare(reprs, s_full) == 0) {
+    if (reprs != s_safe && (!PyUnicode_CheckExact(reprs) || PyUnicode_Compare(reprs, s_full) == 0)) {
         return NULL; /* reprs="full": full_repr(), in Python */
     }
-    PyObject *models = global_in(values_dict, s_models); /* borrowed */
-    /* new: label and attname are used after calls (a class's own __dict__
-     * descriptor would be Python code that may change the cache) */
-    PyObject *cached =
-        models == NULL ? NULL : Py_XNewRef(by_id(models, (PyObject *)Py_TYPE(value)));
-    if (cached == NULL || !PyTuple_CheckExact(cached) || PyTuple_GET_SIZE(cached) != 3) {
-        Py_XDECREF(cached);
+    ModelSlot *slot = model_slot(Py_TYPE(value)); /* borrowed */
+    if (slot == NULL) {
         return NULL;
     }
-    PyObject *label = PyTuple_GET_ITEM(cached, 1), *attname = PyTuple_GET_ITEM(cached, 2);
-    if (!PyUnicode_CheckExact(label) || !PyUnicode_CheckExact(attname) ||
-        refers_to(PyTuple_GET_ITEM(cached, 0), (PyObject *)Py_TYPE(value)) != 1) {
-        Py_DECREF(cached);
-        return NULL;
-    }
+    /* new, all: Python code may run below and reuse the slot */
+    PyObject *attname = Py_NewRef(PyTuple_GET_ITEM(slot->entry, 2));
+    PyObject *label = Py_NewRef(PyTuple_GET_ITEM(slot->entry, 1));
+    PyObject *prefix = Py_NewRef(slot->prefix);
     /* object.__getattribute__(value, "__dict__"), as values._instance_dict() */
     PyObject *state = PyObject_GenericGetAttr(value, s_dict); /* new */
-    if (state == NULL || !PyDict_CheckExact(state)) {
-        Py_XDECREF(state);
-        Py_DECREF(cached);
-        return NULL;
-    }
-    PyObject *pk = PyDict_GetItemWithError(state, attname); /* borrowed; a str key */
     PyObject *text = NULL;
-    if (pk != NULL && PyLong_CheckExact(pk)) {
-        text = model_pk_text(label, pk); /* new: "<label pk=N>" */
-        if (text != NULL && PyUnicode_GET_LENGTH(text) > limit) {
-            Py_CLEAR(text); /* values._clip(): in Python */
+    if (state != NULL && PyDict_CheckExact(state)) {
+        PyObject *pk = PyDict_GetItemWithError(state, attname); /* borrowed; a str key */
+        if (pk != NULL && PyLong_CheckExact(pk)) {
+            text = prefixed_pk(prefix, pk); /* new: "<label pk=N>" */
+            if (text == NULL && !PyErr_Occurred()) {
+                text = model_pk_text(label, pk);
+            }
+            if (text != NULL && PyUnicode_GET_LENGTH(text) > limit) {
+                Py_CLEAR(text); /* values._clip(): in Python */
+            }
         }
     }
-    Py_DECREF(state);
-    Py_DECREF(cached);
+    Py_XDECREF(state);
+    Py_DECREF(attname);
+    Py_DECREF(label);
+    Py_DECREF(prefix);
     return text;
 }
 
@@ -2069,6 +2182,7 @@ release_config(void)
     }
     Py_CLEAR(table_counts);
     plans_forget();
+    models_forget();
     filtering_on = record_all_on = 0;
     configured_in = -1;
 }
@@ -2242,6 +2356,7 @@ intern_names(void)
     INTERN(s_start, "start");
     INTERN(s_task_calls, "task_calls");
     INTERN(s_threads_marked, "threads_marked");
+    INTERN(s_safe, "safe");
 #undef INTERN
     return 0;
 }
