@@ -1958,6 +1958,97 @@ thread_ident(void)
     return Py_NewRef(last);
 }
 
+/* The signals and senders named last: names._signal_names' holder of each
+ * signal (and its ``ref``), names._sender_labels' (weakref, label) entry of
+ * each sender, strong references, each checked by its weak reference
+ * (without a call) to still be that object's.  Those caches replace an entry
+ * only when its object died, so a live object's entry is the one kept here. */
+#define NAME_SLOTS 16 /* a power of two */
+
+typedef struct {
+    PyObject *object; /* not owned: compared by address, checked by ref */
+    PyObject *ref;    /* new: the weak reference to it, or NULL */
+    PyObject *found;  /* new: the signal's holder, or the sender's (ref, label) entry */
+} NameSlot;
+
+static NameSlot signal_slots[NAME_SLOTS], sender_slots[NAME_SLOTS];
+
+static void
+name_slots_forget(NameSlot *slots)
+{
+    for (Py_ssize_t i = 0; i < NAME_SLOTS; i++) {
+        PyObject *ref = slots[i].ref, *found = slots[i].found;
+        slots[i].object = slots[i].ref = slots[i].found = NULL;
+        Py_XDECREF(ref);
+        Py_XDECREF(found);
+    }
+}
+
+static inline NameSlot *
+name_slot(NameSlot *slots, PyObject *object)
+{
+    NameSlot *slot = &slots[((uintptr_t)object >> 4) & (NAME_SLOTS - 1)];
+    return slot->object == object && slot->ref != NULL && ref_is(slot->ref, object) ? slot : NULL;
+}
+
+static void
+name_slot_set(NameSlot *slots, PyObject *object, PyObject *ref, PyObject *found)
+{
+    NameSlot *slot = &slots[((uintptr_t)object >> 4) & (NAME_SLOTS - 1)];
+    PyObject *old_ref = slot->ref, *old_found = slot->found;
+    slot->object = object;
+    slot->ref = Py_NewRef(ref);
+    slot->found = Py_NewRef(found);
+    Py_XDECREF(old_ref); /* a weakref, a SignalName or a (weakref, str) tuple: no user code */
+    Py_XDECREF(old_found);
+}
+
+/* The signal's cached name holder (new), or NULL without an error. */
+static PyObject *
+cached_holder(PyObject *signal)
+{
+    NameSlot *slot = name_slot(signal_slots, signal);
+    if (slot != NULL) {
+        return Py_NewRef(slot->found);
+    }
+    /* new: owned before any call, so a weakref callback that prunes the cache
+     * cannot free it meanwhile */
+    PyObject *found = Py_XNewRef(by_id(signal_names, signal));
+    PyObject *ref = found == NULL ? NULL : PyObject_GetAttr(found, s_ref); /* new */
+    int alive = ref == NULL ? -1 : refers_to(ref, signal);
+    if (alive == 1 && PyWeakref_CheckRefExact(ref)) {
+        name_slot_set(signal_slots, signal, ref, found);
+    }
+    Py_XDECREF(ref);
+    if (alive != 1) {
+        Py_CLEAR(found);
+    }
+    return found;
+}
+
+/* The sender's cached label (new), or NULL without an error. */
+static PyObject *
+cached_label(PyObject *sender)
+{
+    NameSlot *slot = name_slot(sender_slots, sender);
+    if (slot != NULL) {
+        return Py_NewRef(PyTuple_GET_ITEM(slot->found, 1));
+    }
+    PyObject *cached = Py_XNewRef(by_id(sender_labels, sender)); /* new */
+    if (cached == NULL || !PyTuple_CheckExact(cached) || PyTuple_GET_SIZE(cached) != 2 ||
+        refers_to(PyTuple_GET_ITEM(cached, 0), sender) != 1) {
+        Py_XDECREF(cached);
+        return NULL;
+    }
+    PyObject *ref = PyTuple_GET_ITEM(cached, 0);
+    if (PyWeakref_CheckRefExact(ref)) {
+        name_slot_set(sender_slots, sender, ref, cached);
+    }
+    PyObject *label = Py_NewRef(PyTuple_GET_ITEM(cached, 1));
+    Py_DECREF(cached);
+    return label;
+}
+
 /* The signal's cached name holder, the sender's cached label, the thread id
  * (record._finish's cache hits), all new; 0 when one is not cached. */
 static int
@@ -1965,28 +2056,14 @@ cached_names(PyObject *signal, PyObject *sender, PyObject **holder, PyObject **l
              PyObject **thread)
 {
     *holder = *label = *thread = NULL;
-    /* new: owned before any call, so a weakref callback that prunes the cache
-     * cannot free it meanwhile */
-    PyObject *found = Py_XNewRef(by_id(signal_names, signal));
-    PyObject *ref = found == NULL ? NULL : PyObject_GetAttr(found, s_ref); /* new */
-    int alive = ref == NULL ? -1 : refers_to(ref, signal);
-    Py_XDECREF(ref);
-    if (alive != 1) {
-        Py_XDECREF(found);
+    PyObject *found = cached_holder(signal); /* new */
+    if (found == NULL) {
         return 0;
     }
-    if (sender == Py_None) {
-        *label = Py_NewRef(Py_None);
-    } else {
-        PyObject *cached = Py_XNewRef(by_id(sender_labels, sender)); /* new */
-        if (cached == NULL || !PyTuple_CheckExact(cached) || PyTuple_GET_SIZE(cached) != 2 ||
-            refers_to(PyTuple_GET_ITEM(cached, 0), sender) != 1) {
-            Py_XDECREF(cached);
-            Py_DECREF(found);
-            return 0;
-        }
-        *label = Py_NewRef(PyTuple_GET_ITEM(cached, 1));
-        Py_DECREF(cached);
+    *label = sender == Py_None ? Py_NewRef(Py_None) : cached_label(sender);
+    if (*label == NULL) {
+        Py_DECREF(found);
+        return 0;
     }
     *thread = thread_ident(); /* new: threading.get_ident() */
     if (*thread == NULL || PyDict_Contains(thread_names, *thread) != 1) {
@@ -2183,6 +2260,8 @@ release_config(void)
     Py_CLEAR(table_counts);
     plans_forget();
     models_forget();
+    name_slots_forget(signal_slots);
+    name_slots_forget(sender_slots);
     filtering_on = record_all_on = 0;
     configured_in = -1;
 }
