@@ -12,7 +12,13 @@
  *   - SyncSend: patch._django_sync()'s ``method`` (the patched Signal.send /
  *               send_robust), a method-descriptor callable (no Python frame,
  *               so warnings stacklevels and recursion depth are Django's);
- *   - kwargs(): record._kwargs()'s common case (no name hidden).
+ *   - kwargs(): record._kwargs()'s common case (no name hidden);
+ *   - the caches of the hot path, each bounded, by address, never trusted
+ *     beyond what the Python caches guarantee: the lone tracer's pending
+ *     unheard counts (flush_unheard() before Python reads them), per call
+ *     site the kwarg names and the redactor that hides none of them, per
+ *     model class / signal / sender the names caches' entries (checked by
+ *     their weak references).
  *
  * The rules the Python code follows hold here too:
  *   - exceptions from Django's loop (any BaseException) are never caught:
