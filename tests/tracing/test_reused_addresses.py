@@ -35,6 +35,8 @@ def _reborn(
 ) -> tuple[SendEvent, ...]:
     """The events of sends from ``first``, then from a ``second`` made at its address."""
     for _ in range(20):  # the allocator hands a freed block out again, mostly at once
+        if collect:
+            gc.collect()  # earlier garbage first: then the collection below frees only ``first``
         tracer = Tracer().start()
         try:
             first = make_first()
