@@ -12,7 +12,13 @@
  *   - SyncSend: patch._django_sync()'s ``method`` (the patched Signal.send /
  *               send_robust), a method-descriptor callable (no Python frame,
  *               so warnings stacklevels and recursion depth are Django's);
- *   - kwargs(): record._kwargs()'s common case (no name hidden).
+ *   - kwargs(): record._kwargs()'s common case (no name hidden);
+ *   - the caches of the hot path, each bounded, by address, never trusted
+ *     beyond what the Python caches guarantee: the lone tracer's pending
+ *     unheard counts (flush_unheard() before Python reads them), per call
+ *     site the kwarg names and the redactor that hides none of them, per
+ *     model class / signal / sender the names caches' entries (checked by
+ *     their weak references).
  *
  * The rules the Python code follows hold here too:
  *   - exceptions from Django's loop (any BaseException) are never caught:
@@ -166,7 +172,7 @@ static PyObject *s_receivers, *s_cache, *s_data, *s_sender, *s_wired, *s_signal_
     *s_end, *s_thread_id, *s_listener, *s_value_options, *s_buffer, *s_seen, *s_record,
     *s_append, *s_by_ids, *s_signal_names, *s_sender_labels, *s_thread_names, *s_plain_record,
     *s_ref, *s_full, *s_kinds, *s_models, *s_dict, *s_id, *s_parent, *s_method, *s_start,
-    *s_task_calls, *s_threads_marked;
+    *s_task_calls, *s_threads_marked, *s_safe;
 
 /* The interpreter configure() was called in (its id; -1: not yet).  The
  * references above are that interpreter's objects: a sub-interpreter (e.g.
@@ -319,6 +325,9 @@ static PyObject *lone_tracer;  /* the only running tracer, plain ``_record``; or
 static PyObject *lone_append;  /* lone_tracer._buffer.append (never rebound) */
 static PyObject *lone_options; /* lone_tracer._value_options: (redactor, reprs) */
 
+static int unheard_flush(void); /* the unheard table (below) */
+static void plans_forget(void); /* the redaction plans (below) */
+
 /* regroup(catch_all, filtering, record_all, lone_unheard, plain): the values
  * tracer._regroup() just gave record's globals; ``plain``: the lone tracer if
  * its ``_record`` is Tracer._record, else None. */
@@ -353,6 +362,12 @@ regroup_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             Py_XDECREF(append);
             return NULL;
         }
+    }
+    plans_forget(); /* the redactors of the tracers of before */
+    if (unheard_flush() < 0) { /* the counts so far belong to the tracers of before */
+        Py_XDECREF(append);
+        Py_XDECREF(options);
+        return NULL;
     }
     Py_XSETREF(catch_all, Py_NewRef(args[0]));
     filtering_on = filters;
@@ -561,6 +576,141 @@ id_pair(PyObject *a, PyObject *b)
     return pair;
 }
 
+/* The lone tracer's unheard counts, without an allocation per send: a small
+ * table keyed by the (signal, sender) pointer pair remembers a key that is
+ * in ``table_counts`` (the tracer's ``_unheard`` dict; record.lone_unheard
+ * when the entry was made) and a count not yet added to the dict.  An entry
+ * is made only for a key already in the dict (the Python code made it, with
+ * its weakref callback and names), so the table only ever adds to existing
+ * counts.  Everything that reads or removes keys (Tracer.unheard, clear(),
+ * _retire(), regroup()) first calls flush_unheard(): the pending counts go
+ * into the dict and the table is emptied, so an id reused by a new object
+ * finds no entry and takes the Python path.  A slot held by another pair is
+ * flushed and taken over. */
+#define UNHEARD_SLOTS 128 /* a power of two */
+
+typedef struct {
+    PyObject *signal, *sender; /* not owned: compared by address only */
+    PyObject *key;             /* new: (id(signal), id(sender)), equal to the dict's key */
+    Py_ssize_t pending;        /* sends not yet added to the dict's count */
+} UnheardSlot;
+
+static UnheardSlot unheard_slots[UNHEARD_SLOTS];
+static PyObject *table_counts; /* new: the dict the entries belong to, or NULL */
+
+static inline UnheardSlot *
+unheard_slot(PyObject *signal, PyObject *sender)
+{
+    uintptr_t mixed = ((uintptr_t)signal >> 4) * 0x9E3779B1u ^ ((uintptr_t)sender >> 4);
+    return &unheard_slots[(mixed ^ (mixed >> 7)) & (UNHEARD_SLOTS - 1)];
+}
+
+/* Add one slot's pending count to ``counts`` and empty the slot.  The slot is
+ * emptied first, so code that runs meanwhile (none is expected: the key is a
+ * tuple of ints) never sees it twice.  -1 with an error. */
+static int
+unheard_settle(UnheardSlot *slot, PyObject *counts)
+{
+    PyObject *key = slot->key; /* new: taken from the slot */
+    Py_ssize_t pending = slot->pending;
+    slot->key = NULL;
+    slot->signal = slot->sender = NULL;
+    slot->pending = 0;
+    if (key == NULL || pending == 0 || counts == NULL) {
+        Py_XDECREF(key);
+        return 0;
+    }
+    PyObject *count = PyDict_GetItemWithError(counts, key); /* borrowed */
+    int failed = 0;
+    if (count != NULL) { /* (gone: the key was removed without a flush; nothing to add to) */
+        PyObject *more = PyLong_FromSsize_t(pending);              /* new */
+        PyObject *total = more == NULL ? NULL : PyNumber_Add(count, more); /* new */
+        failed = total == NULL || PyDict_SetItem(counts, key, total) < 0;
+        Py_XDECREF(total);
+        Py_XDECREF(more);
+    } else {
+        failed = PyErr_Occurred() != NULL;
+    }
+    Py_DECREF(key);
+    return failed ? -1 : 0;
+}
+
+/* Every pending count into its dict; the table emptied.  0, or -1 with an error
+ * (the remaining slots are emptied still, their counts added where possible). */
+static int
+unheard_flush(void)
+{
+    PyObject *counts = table_counts; /* new: taken, so a re-entrant flush finds none */
+    table_counts = NULL;
+    Raised first = {NULL, NULL, NULL}; /* the first error, reported; later ones dropped */
+    int failed = 0;
+    for (Py_ssize_t i = 0; i < UNHEARD_SLOTS; i++) {
+        if (unheard_slots[i].key != NULL && unheard_settle(&unheard_slots[i], counts) < 0) {
+            if (!failed) {
+                raised_fetch(&first);
+                failed = 1;
+            } else {
+                PyErr_Clear();
+            }
+        }
+    }
+    Py_XDECREF(counts);
+    if (failed) {
+        raised_restore(&first);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *
+flush_unheard_function(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    if (!configured()) {
+        Py_RETURN_NONE; /* another interpreter's table (or none yet): not touched */
+    }
+    return unheard_flush() < 0 ? NULL : Py_NewRef(Py_None);
+}
+
+/* Count the send in the table: 1 done, 0 no entry (the dict path runs). */
+static inline int
+unheard_bump(PyObject *counts, PyObject *signal, PyObject *sender)
+{
+    UnheardSlot *slot = unheard_slot(signal, sender);
+    if (slot->key != NULL && slot->signal == signal && slot->sender == sender &&
+        counts == table_counts && slot->pending < PY_SSIZE_T_MAX) {
+        slot->pending++;
+        return 1;
+    }
+    return 0;
+}
+
+/* ``key`` (borrowed; in ``counts``, its count just updated) gets a slot.  0, or
+ * -1 with an error (flushing the slot's previous pair failed). */
+static int
+unheard_remember(PyObject *counts, PyObject *signal, PyObject *sender, PyObject *key)
+{
+    if (counts != table_counts && unheard_flush() < 0) { /* another tracer's table */
+        return -1;
+    }
+    UnheardSlot *slot = unheard_slot(signal, sender);
+    if (slot->key != NULL && unheard_settle(slot, table_counts) < 0) {
+        return -1;
+    }
+    if (table_counts == NULL) {
+        table_counts = Py_NewRef(counts);
+    }
+    if (counts != table_counts || slot->key != NULL) {
+        return 0; /* code ran meanwhile and changed things: no entry this time */
+    }
+    slot->signal = signal;
+    slot->sender = sender;
+    slot->key = Py_NewRef(key);
+    slot->pending = 0;
+    return 0;
+}
+
 /* Count the unheard send (record_all is off).  Returns Django's [] (new). */
 static PyObject *
 count_unheard(PyObject *signal, PyObject *sender)
@@ -569,6 +719,10 @@ count_unheard(PyObject *signal, PyObject *sender)
      * finalizers may stop a tracer: regroup() then drops lone_unheard */
     PyObject *counts = Py_XNewRef(lone_unheard); /* record.lone_unheard (regroup()) */
     if (counts != NULL) {
+        if (unheard_bump(counts, signal, sender)) { /* the steady state: no allocation */
+            Py_DECREF(counts);
+            return PyList_New(0);
+        }
         PyObject *key = id_pair(signal, sender); /* new */
         if (key == NULL) {
             Py_DECREF(counts);
@@ -577,7 +731,8 @@ count_unheard(PyObject *signal, PyObject *sender)
         PyObject *count = PyDict_GetItemWithError(counts, key); /* borrowed */
         if (count != NULL) {
             PyObject *one_more = PyNumber_Add(count, one); /* new */
-            int failed = one_more == NULL || PyDict_SetItem(counts, key, one_more) < 0;
+            int failed = one_more == NULL || PyDict_SetItem(counts, key, one_more) < 0 ||
+                         unheard_remember(counts, signal, sender, key) < 0;
             Py_XDECREF(one_more);
             Py_DECREF(key);
             Py_DECREF(counts);
@@ -625,6 +780,48 @@ named_dict(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, Py_ssize_
     return named;
 }
 
+/* A send's keyword arguments as Django's receivers get them: read straight
+ * from the vectorcall (``values[i]`` is ``kwnames[i]``'s, ``skip`` the
+ * sender's index or -1), the dict ``named`` built only when Python code
+ * needs it (named_get()).  From finish(): the dict alone (kwnames NULL). */
+typedef struct {
+    PyObject *const *values; /* borrowed: the call's keyword values */
+    PyObject *kwnames;       /* borrowed, or NULL: the dict is given */
+    Py_ssize_t skip;         /* the sender's index in kwnames, or -1 */
+    PyObject *dict;          /* new (built here) or borrowed (given); NULL: not yet */
+    int owned;               /* dict is new */
+} Named;
+
+/* How many keyword arguments the receivers get. */
+static inline Py_ssize_t
+named_size(const Named *named)
+{
+    if (named->kwnames == NULL) {
+        return named->dict == NULL ? 0 : PyDict_GET_SIZE(named->dict);
+    }
+    return PyTuple_GET_SIZE(named->kwnames) - (named->skip >= 0);
+}
+
+/* The dict ``named`` (borrowed; NULL with an error). */
+static PyObject *
+named_get(Named *named)
+{
+    if (named->dict == NULL) {
+        named->dict = named_dict(named->values, 0, named->kwnames, named->skip); /* new */
+        named->owned = named->dict != NULL;
+    }
+    return named->dict;
+}
+
+static void
+named_release(Named *named)
+{
+    if (named->owned) {
+        Py_CLEAR(named->dict);
+        named->owned = 0;
+    }
+}
+
 /* ``id_obj`` (a Send's signal_id) is ``id(obj)``: 1 or 0, never an error
  * (an int that is no address, e.g. too large, is simply another id). */
 static int
@@ -653,21 +850,22 @@ joins(PyObject *found, PyObject *signal)
     return signal_id != NULL && is_id_of(signal_id, signal);
 }
 
-static int fast_finish(PyObject *send, PyObject *signal, PyObject *sender, PyObject *named,
+static int fast_finish(PyObject *send, PyObject *signal, PyObject *sender, Named *named,
                        PyObject *responses);
 
 /* After Django's loop: record the send (record.finish(), inline).  0, or -1
- * with a BaseException pending that must propagate.  ``named`` NULL (with
- * an error): building it failed, a recording error like any other. */
+ * with a BaseException pending that must propagate.  Building the dict
+ * ``named`` for the Python _finish may fail: a recording error like any other. */
 static int
-record_send(PyObject *send, PyObject *signal, PyObject *sender, PyObject *named,
+record_send(PyObject *send, PyObject *signal, PyObject *sender, Named *named,
             PyObject *responses)
 {
-    int fast = named == NULL ? -1 : fast_finish(send, signal, sender, named, responses);
-    PyObject *args[5] = {send, signal, sender, named, responses};
-    PyObject *done = fast < 0    ? NULL
-                     : fast == 1 ? Py_NewRef(Py_None)
-                                 : PyObject_Vectorcall(finish_fn, args, 5, NULL); /* new */
+    int fast = fast_finish(send, signal, sender, named, responses);
+    PyObject *dict = fast == 0 ? named_get(named) : NULL; /* borrowed */
+    PyObject *args[5] = {send, signal, sender, dict, responses};
+    PyObject *done = fast == 1      ? Py_NewRef(Py_None)
+                     : dict == NULL ? NULL
+                                    : PyObject_Vectorcall(finish_fn, args, 5, NULL); /* new */
     if (done != NULL) {
         Py_DECREF(done);
         /* record.release(), inline (Django's loop: never proxied here) */
@@ -798,13 +996,13 @@ traced_call(SyncSend *self, PyObject *const *args, size_t nargsf, PyObject *kwna
     }
     Py_DECREF(token);
     if (own.value == NULL) { /* record.finish(), inline */
-        PyObject *named = named_dict(args, PyVectorcall_NARGS(nargsf), kwnames, sender_at);
         /* a MemoryError building ``named`` is counted in record_send(), not raised:
          * it used to replace the application's outcome */
-        if (record_send(send, signal, sender, named, responses ? responses : Py_None) < 0) {
+        Named named = {args + PyVectorcall_NARGS(nargsf), kwnames, sender_at, NULL, 0};
+        if (record_send(send, signal, sender, &named, responses ? responses : Py_None) < 0) {
             raised_fetch(&own);
         }
-        Py_XDECREF(named);
+        named_release(&named);
     }
     if (own.value != NULL) { /* sigscope's own BaseException (or MemoryError) wins */
         raised_replace(&own, &app);
@@ -1204,6 +1402,124 @@ model_pk_text(PyObject *label, PyObject *pk)
     return text;
 }
 
+/* ``ref`` (a weakref.ref) refers to ``expected``, read without calling it
+ * (1 or 0, never an error).  Not an exact weakref.ref: 0. */
+static int
+ref_is(PyObject *ref, PyObject *expected)
+{
+    if (!PyWeakref_CheckRefExact(ref)) {
+        return 0;
+    }
+#if PY_VERSION_HEX >= 0x030D0000
+    PyObject *alive = NULL; /* new */
+    if (PyWeakref_GetRef(ref, &alive) < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    int same = alive == expected;
+    Py_XDECREF(alive);
+    return same;
+#else
+    return PyWeakref_GET_OBJECT(ref) == expected;
+#endif
+}
+
+/* The model classes described last: values._models' entry for each (its
+ * (weak reference, label, attname) tuple, a strong reference: the entry
+ * Python made, whose weak reference tells whether the address is still that
+ * class's) and the text "<label pk=" made from it, so the common instance
+ * costs no lookup.  The label and attname of a class never change
+ * (values._model_instance reads them once per class). */
+#define MODEL_SLOTS 8 /* a power of two */
+
+typedef struct {
+    PyObject *type;   /* not owned: compared by address, checked by entry's weakref */
+    PyObject *entry;  /* new, or NULL */
+    PyObject *prefix; /* new: "<label pk=", or NULL */
+} ModelSlot;
+
+static ModelSlot model_slots[MODEL_SLOTS];
+
+static void
+models_forget(void)
+{
+    for (Py_ssize_t i = 0; i < MODEL_SLOTS; i++) {
+        PyObject *entry = model_slots[i].entry, *prefix = model_slots[i].prefix;
+        model_slots[i].type = model_slots[i].entry = model_slots[i].prefix = NULL;
+        Py_XDECREF(entry);
+        Py_XDECREF(prefix);
+    }
+}
+
+/* ``cls``'s slot, made from values._models when it has cls (borrowed); NULL
+ * without an error: not cached (the Python code decides); with one: an error. */
+static ModelSlot *
+model_slot(PyTypeObject *cls)
+{
+    ModelSlot *slot = &model_slots[((uintptr_t)cls >> 4) & (MODEL_SLOTS - 1)];
+    if (slot->type == (PyObject *)cls && ref_is(PyTuple_GET_ITEM(slot->entry, 0), slot->type)) {
+        return slot;
+    }
+    PyObject *models = global_in(values_dict, s_models); /* borrowed */
+    /* new: label and attname are used after calls (a class's own __dict__
+     * descriptor would be Python code that may change the cache) */
+    PyObject *cached = models == NULL ? NULL : Py_XNewRef(by_id(models, (PyObject *)cls));
+    if (cached == NULL || !PyTuple_CheckExact(cached) || PyTuple_GET_SIZE(cached) != 3) {
+        Py_XDECREF(cached);
+        return NULL;
+    }
+    PyObject *label = PyTuple_GET_ITEM(cached, 1);
+    if (!PyUnicode_CheckExact(label) || !PyUnicode_CheckExact(PyTuple_GET_ITEM(cached, 2)) ||
+        !ref_is(PyTuple_GET_ITEM(cached, 0), (PyObject *)cls)) {
+        Py_DECREF(cached);
+        return NULL;
+    }
+    PyObject *prefix = PyUnicode_FromFormat("<%U pk=", label); /* new */
+    if (prefix == NULL) {
+        Py_DECREF(cached);
+        return NULL;
+    }
+    PyObject *old_entry = slot->entry, *old_prefix = slot->prefix;
+    slot->type = (PyObject *)cls;
+    slot->entry = cached;  /* steals cached */
+    slot->prefix = prefix; /* steals prefix */
+    Py_XDECREF(old_entry); /* a tuple of a weakref and two str: no user code */
+    Py_XDECREF(old_prefix);
+    return slot;
+}
+
+/* prefix + repr(pk) + ">" (new), one allocation when prefix is ASCII and pk
+ * fits a long long; else NULL without an error (model_pk_text() does it). */
+static PyObject *
+prefixed_pk(PyObject *prefix, PyObject *pk)
+{
+    int overflow = 0;
+    long long number = PyLong_AsLongLongAndOverflow(pk, &overflow);
+    if (overflow || !PyUnicode_IS_ASCII(prefix)) {
+        return NULL;
+    }
+    char digits[24];
+    int at = (int)sizeof(digits);
+    unsigned long long rest = number < 0 ? 0ULL - (unsigned long long)number : (unsigned long long)number;
+    do {
+        digits[--at] = (char)('0' + rest % 10);
+        rest /= 10;
+    } while (rest != 0);
+    if (number < 0) {
+        digits[--at] = '-';
+    }
+    Py_ssize_t head = PyUnicode_GET_LENGTH(prefix), count = (Py_ssize_t)sizeof(digits) - at;
+    PyObject *text = PyUnicode_New(head + count + 1, 127); /* new */
+    if (text == NULL) {
+        return NULL;
+    }
+    Py_UCS1 *out = PyUnicode_1BYTE_DATA(text);
+    memcpy(out, PyUnicode_1BYTE_DATA(prefix), (size_t)head);
+    memcpy(out + head, digits + at, (size_t)count);
+    out[head + count] = '>';
+    return text;
+}
+
 /* values._model_text() for an instance of a model class values.describe() has
  * already cached, with an int pk and a short label: the text (new).  NULL
  * without an error: not that case (the Python code decides); with one: a
@@ -1211,41 +1527,36 @@ model_pk_text(PyObject *label, PyObject *pk)
 static PyObject *
 model_text(PyObject *value, PyObject *reprs)
 {
-    if (!PyUnicode_CheckExact(reprs) || PyUnicode_Compare(reprs, s_full) == 0) {
+    if (reprs != s_safe && (!PyUnicode_CheckExact(reprs) || PyUnicode_Compare(reprs, s_full) == 0)) {
         return NULL; /* reprs="full": full_repr(), in Python */
     }
-    PyObject *models = global_in(values_dict, s_models); /* borrowed */
-    /* new: label and attname are used after calls (a class's own __dict__
-     * descriptor would be Python code that may change the cache) */
-    PyObject *cached =
-        models == NULL ? NULL : Py_XNewRef(by_id(models, (PyObject *)Py_TYPE(value)));
-    if (cached == NULL || !PyTuple_CheckExact(cached) || PyTuple_GET_SIZE(cached) != 3) {
-        Py_XDECREF(cached);
+    ModelSlot *slot = model_slot(Py_TYPE(value)); /* borrowed */
+    if (slot == NULL) {
         return NULL;
     }
-    PyObject *label = PyTuple_GET_ITEM(cached, 1), *attname = PyTuple_GET_ITEM(cached, 2);
-    if (!PyUnicode_CheckExact(label) || !PyUnicode_CheckExact(attname) ||
-        refers_to(PyTuple_GET_ITEM(cached, 0), (PyObject *)Py_TYPE(value)) != 1) {
-        Py_DECREF(cached);
-        return NULL;
-    }
+    /* new, all: Python code may run below and reuse the slot */
+    PyObject *attname = Py_NewRef(PyTuple_GET_ITEM(slot->entry, 2));
+    PyObject *label = Py_NewRef(PyTuple_GET_ITEM(slot->entry, 1));
+    PyObject *prefix = Py_NewRef(slot->prefix);
     /* object.__getattribute__(value, "__dict__"), as values._instance_dict() */
     PyObject *state = PyObject_GenericGetAttr(value, s_dict); /* new */
-    if (state == NULL || !PyDict_CheckExact(state)) {
-        Py_XDECREF(state);
-        Py_DECREF(cached);
-        return NULL;
-    }
-    PyObject *pk = PyDict_GetItemWithError(state, attname); /* borrowed; a str key */
     PyObject *text = NULL;
-    if (pk != NULL && PyLong_CheckExact(pk)) {
-        text = model_pk_text(label, pk); /* new: "<label pk=N>" */
-        if (text != NULL && PyUnicode_GET_LENGTH(text) > limit) {
-            Py_CLEAR(text); /* values._clip(): in Python */
+    if (state != NULL && PyDict_CheckExact(state)) {
+        PyObject *pk = PyDict_GetItemWithError(state, attname); /* borrowed; a str key */
+        if (pk != NULL && PyLong_CheckExact(pk)) {
+            text = prefixed_pk(prefix, pk); /* new: "<label pk=N>" */
+            if (text == NULL && !PyErr_Occurred()) {
+                text = model_pk_text(label, pk);
+            }
+            if (text != NULL && PyUnicode_GET_LENGTH(text) > limit) {
+                Py_CLEAR(text); /* values._clip(): in Python */
+            }
         }
     }
-    Py_DECREF(state);
-    Py_DECREF(cached);
+    Py_XDECREF(state);
+    Py_DECREF(attname);
+    Py_DECREF(label);
+    Py_DECREF(prefix);
     return text;
 }
 
@@ -1316,6 +1627,32 @@ is_atom(PyObject *value)
            (cls == &PyUnicode_Type && PyUnicode_GET_LENGTH(value) <= limit);
 }
 
+/* A keyword argument's value as record._kwargs keeps it (new): an atom as it
+ * is, else described (owned across value_of(): it may run Python code). */
+static PyObject *
+kwarg_value(PyObject *value, PyObject *hidden, PyObject *reprs)
+{
+    if (is_atom(value)) {
+        return Py_NewRef(value);
+    }
+    Py_INCREF(value);
+    PyObject *shown = value_of(value, hidden, reprs); /* new */
+    Py_DECREF(value);
+    return shown;
+}
+
+/* ``(name, value)`` as record._kwargs keeps it (new). */
+static PyObject *
+kwarg_pair(PyObject *name, PyObject *value, PyObject *hidden, PyObject *reprs)
+{
+    Py_INCREF(name);
+    PyObject *shown = kwarg_value(value, hidden, reprs);                  /* new */
+    PyObject *pair = shown == NULL ? NULL : PyTuple_Pack(2, name, shown); /* new */
+    Py_DECREF(name);
+    Py_XDECREF(shown);
+    return pair;
+}
+
 /* record._kwargs(named, redactor, reprs): the tuple of (name, value) pairs
  * (new).  The common case (no name hidden) is done here; when a name may be
  * hidden, or the redactor has no plan yet for these names, record._kwargs
@@ -1356,15 +1693,9 @@ kwargs_of(PyObject *named, PyObject *redactor, PyObject *reprs)
     Py_ssize_t size = PyDict_GET_SIZE(named);
     PyObject *out = PyTuple_New(size); /* new */
     Py_ssize_t pos = 0, index = 0;
-    PyObject *name, *value; /* borrowed from named: owned across value_of() (Python code) */
+    PyObject *name, *value; /* borrowed from named */
     while (out != NULL && PyDict_Next(named, &pos, &name, &value)) {
-        Py_INCREF(name);
-        Py_INCREF(value);
-        PyObject *shown = is_atom(value) ? Py_NewRef(value) : value_of(value, hidden, reprs);
-        PyObject *pair = shown == NULL ? NULL : PyTuple_Pack(2, name, shown); /* new */
-        Py_DECREF(name);
-        Py_DECREF(value);
-        Py_XDECREF(shown);
+        PyObject *pair = kwarg_pair(name, value, hidden, reprs); /* new */
         if (pair != NULL && (index >= size || PyDict_GET_SIZE(named) != size)) {
             /* a description changed the dict: what Python's iteration raises, and
              * no write past the tuple's end nor a NULL item left in it */
@@ -1377,6 +1708,142 @@ kwargs_of(PyObject *named, PyObject *redactor, PyObject *reprs)
         }
         PyTuple_SET_ITEM(out, index++, pair); /* steals pair */
     }
+    return out;
+}
+
+/* Per call site: its kwnames tuple (a code constant, so the same object every
+ * call; a dynamic one, e.g. f(**d), is new each call and simply misses), the
+ * names its receivers get (``tuple(named)``: kwnames without the sender's,
+ * kept with the values in the ring buffer), and the redactor known to hide
+ * none of them (or NULL), all strong references, so no address is reused
+ * while cached.  That redactor is remembered once ``redactor.plans[names]``
+ * is False (record._kwargs's Python code decided it; a plan, once made, never
+ * changes: it derives from the redactor's per-name decisions, cached for
+ * good).  Cleared by regroup(). */
+#define SITE_SLOTS 32 /* a power of two */
+
+typedef struct {
+    PyObject *kwnames, *names, *redactor; /* new, or NULL */
+    Py_ssize_t skip;                      /* the sender's index in kwnames, or -1 */
+} SiteSlot;
+
+static SiteSlot site_slots[SITE_SLOTS];
+
+static void
+site_clear(SiteSlot *slot)
+{
+    PyObject *kwnames = slot->kwnames, *names = slot->names, *redactor = slot->redactor;
+    slot->kwnames = slot->names = slot->redactor = NULL; /* before any dealloc runs */
+    Py_XDECREF(kwnames);
+    Py_XDECREF(names);
+    Py_XDECREF(redactor);
+}
+
+static void
+plans_forget(void)
+{
+    for (Py_ssize_t i = 0; i < SITE_SLOTS; i++) {
+        site_clear(&site_slots[i]);
+    }
+}
+
+/* The call site's slot, its names filled in (borrowed; NULL with an error). */
+static SiteSlot *
+site_of(Named *named)
+{
+    uintptr_t mixed = (uintptr_t)named->kwnames >> 4;
+    SiteSlot *slot = &site_slots[(mixed ^ (mixed >> 5)) & (SITE_SLOTS - 1)];
+    if (slot->kwnames == named->kwnames && slot->skip == named->skip) {
+        return slot;
+    }
+    Py_ssize_t size = named_size(named);
+    PyObject *names = named->skip < 0 ? Py_NewRef(named->kwnames) : PyTuple_New(size); /* new */
+    for (Py_ssize_t i = 0, at = 0; names != NULL && named->skip >= 0 && at < size; i++) {
+        if (i != named->skip) {
+            PyTuple_SET_ITEM(names, at++, Py_NewRef(PyTuple_GET_ITEM(named->kwnames, i)));
+        }
+    }
+    if (names == NULL) {
+        return NULL;
+    }
+    site_clear(slot);
+    slot->kwnames = Py_NewRef(named->kwnames);
+    slot->names = names; /* steals names */
+    slot->skip = named->skip;
+    return slot;
+}
+
+/* ``redactor.plans.get(tuple(named))`` is False: 1; 0 not (unknown, or some
+ * name hidden: the Python code decides); -1 on error. */
+static int
+hides_none(SiteSlot *site, PyObject *redactor)
+{
+    if (site->redactor == redactor) {
+        return 1;
+    }
+    PyObject *names = Py_NewRef(site->names);              /* new: the slot may be reused */
+    PyObject *plans = PyObject_GetAttr(redactor, s_plans); /* new */
+    PyObject *plan = NULL;                                 /* new */
+    if (plans != NULL && PyDict_CheckExact(plans)) {       /* a tuple of str: no user code */
+        plan = Py_XNewRef(PyDict_GetItemWithError(plans, names));
+    }
+    Py_XDECREF(plans);
+    int none = plan == Py_False;
+    Py_XDECREF(plan);
+    if (none && site->names == names) {
+        PyObject *old = site->redactor;
+        site->redactor = Py_NewRef(redactor);
+        Py_XDECREF(old);
+    }
+    Py_DECREF(names);
+    return PyErr_Occurred() ? -1 : none;
+}
+
+/* kwargs_of() for a send's keyword arguments read from the call itself (new):
+ * the values as kept, their names in ``*names`` (new).  Or, when the Python
+ * record._kwargs decides (a name may be hidden, or no plan yet; the dict
+ * ``named`` is built for it), its (name, value) pairs, ``*names`` NULL. */
+static PyObject *
+kwargs_from_call(Named *named, PyObject *redactor, PyObject *reprs, PyObject **names)
+{
+    *names = NULL;
+    PyObject *hidden = Py_None;
+    PyObject *enabled = PyObject_GetAttr(redactor, s_enabled); /* new */
+    int on = enabled == NULL ? -1 : PyObject_IsTrue(enabled);
+    Py_XDECREF(enabled);
+    SiteSlot *site = on < 0 ? NULL : site_of(named); /* borrowed */
+    int none = site == NULL ? -1 : on > 0 ? hides_none(site, redactor) : 1;
+    if (none < 0) {
+        return NULL;
+    }
+    if (!none) {
+        PyObject *dict = named_get(named); /* borrowed */
+        PyObject *call[3] = {dict, redactor, reprs};
+        return dict == NULL ? NULL : PyObject_Vectorcall(kwargs_fn, call, 3, NULL);
+    }
+    if (on) {
+        hidden = redactor;
+    }
+    PyObject *kept_names = Py_NewRef(site->names); /* new: value_of() may reuse the slot */
+    Py_ssize_t size = named_size(named), count = PyTuple_GET_SIZE(named->kwnames);
+    PyObject *out = PyTuple_New(size); /* new */
+    for (Py_ssize_t i = 0, at = 0; out != NULL && i < count; i++) {
+        if (i == named->skip) {
+            continue;
+        }
+        /* borrowed: the call's arguments live until it returns */
+        PyObject *kept = kwarg_value(named->values[i], hidden, reprs); /* new */
+        if (kept == NULL) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyTuple_SET_ITEM(out, at++, kept); /* steals kept */
+    }
+    if (out == NULL) {
+        Py_DECREF(kept_names);
+        return NULL;
+    }
+    *names = kept_names;
     return out;
 }
 
@@ -1497,6 +1964,97 @@ thread_ident(void)
     return Py_NewRef(last);
 }
 
+/* The signals and senders named last: names._signal_names' holder of each
+ * signal (and its ``ref``), names._sender_labels' (weakref, label) entry of
+ * each sender, strong references, each checked by its weak reference
+ * (without a call) to still be that object's.  Those caches replace an entry
+ * only when its object died, so a live object's entry is the one kept here. */
+#define NAME_SLOTS 16 /* a power of two */
+
+typedef struct {
+    PyObject *object; /* not owned: compared by address, checked by ref */
+    PyObject *ref;    /* new: the weak reference to it, or NULL */
+    PyObject *found;  /* new: the signal's holder, or the sender's (ref, label) entry */
+} NameSlot;
+
+static NameSlot signal_slots[NAME_SLOTS], sender_slots[NAME_SLOTS];
+
+static void
+name_slots_forget(NameSlot *slots)
+{
+    for (Py_ssize_t i = 0; i < NAME_SLOTS; i++) {
+        PyObject *ref = slots[i].ref, *found = slots[i].found;
+        slots[i].object = slots[i].ref = slots[i].found = NULL;
+        Py_XDECREF(ref);
+        Py_XDECREF(found);
+    }
+}
+
+static inline NameSlot *
+name_slot(NameSlot *slots, PyObject *object)
+{
+    NameSlot *slot = &slots[((uintptr_t)object >> 4) & (NAME_SLOTS - 1)];
+    return slot->object == object && slot->ref != NULL && ref_is(slot->ref, object) ? slot : NULL;
+}
+
+static void
+name_slot_set(NameSlot *slots, PyObject *object, PyObject *ref, PyObject *found)
+{
+    NameSlot *slot = &slots[((uintptr_t)object >> 4) & (NAME_SLOTS - 1)];
+    PyObject *old_ref = slot->ref, *old_found = slot->found;
+    slot->object = object;
+    slot->ref = Py_NewRef(ref);
+    slot->found = Py_NewRef(found);
+    Py_XDECREF(old_ref); /* a weakref, a SignalName or a (weakref, str) tuple: no user code */
+    Py_XDECREF(old_found);
+}
+
+/* The signal's cached name holder (new), or NULL without an error. */
+static PyObject *
+cached_holder(PyObject *signal)
+{
+    NameSlot *slot = name_slot(signal_slots, signal);
+    if (slot != NULL) {
+        return Py_NewRef(slot->found);
+    }
+    /* new: owned before any call, so a weakref callback that prunes the cache
+     * cannot free it meanwhile */
+    PyObject *found = Py_XNewRef(by_id(signal_names, signal));
+    PyObject *ref = found == NULL ? NULL : PyObject_GetAttr(found, s_ref); /* new */
+    int alive = ref == NULL ? -1 : refers_to(ref, signal);
+    if (alive == 1 && PyWeakref_CheckRefExact(ref)) {
+        name_slot_set(signal_slots, signal, ref, found);
+    }
+    Py_XDECREF(ref);
+    if (alive != 1) {
+        Py_CLEAR(found);
+    }
+    return found;
+}
+
+/* The sender's cached label (new), or NULL without an error. */
+static PyObject *
+cached_label(PyObject *sender)
+{
+    NameSlot *slot = name_slot(sender_slots, sender);
+    if (slot != NULL) {
+        return Py_NewRef(PyTuple_GET_ITEM(slot->found, 1));
+    }
+    PyObject *cached = Py_XNewRef(by_id(sender_labels, sender)); /* new */
+    if (cached == NULL || !PyTuple_CheckExact(cached) || PyTuple_GET_SIZE(cached) != 2 ||
+        refers_to(PyTuple_GET_ITEM(cached, 0), sender) != 1) {
+        Py_XDECREF(cached);
+        return NULL;
+    }
+    PyObject *ref = PyTuple_GET_ITEM(cached, 0);
+    if (PyWeakref_CheckRefExact(ref)) {
+        name_slot_set(sender_slots, sender, ref, cached);
+    }
+    PyObject *label = Py_NewRef(PyTuple_GET_ITEM(cached, 1));
+    Py_DECREF(cached);
+    return label;
+}
+
 /* The signal's cached name holder, the sender's cached label, the thread id
  * (record._finish's cache hits), all new; 0 when one is not cached. */
 static int
@@ -1504,28 +2062,14 @@ cached_names(PyObject *signal, PyObject *sender, PyObject **holder, PyObject **l
              PyObject **thread)
 {
     *holder = *label = *thread = NULL;
-    /* new: owned before any call, so a weakref callback that prunes the cache
-     * cannot free it meanwhile */
-    PyObject *found = Py_XNewRef(by_id(signal_names, signal));
-    PyObject *ref = found == NULL ? NULL : PyObject_GetAttr(found, s_ref); /* new */
-    int alive = ref == NULL ? -1 : refers_to(ref, signal);
-    Py_XDECREF(ref);
-    if (alive != 1) {
-        Py_XDECREF(found);
+    PyObject *found = cached_holder(signal); /* new */
+    if (found == NULL) {
         return 0;
     }
-    if (sender == Py_None) {
-        *label = Py_NewRef(Py_None);
-    } else {
-        PyObject *cached = Py_XNewRef(by_id(sender_labels, sender)); /* new */
-        if (cached == NULL || !PyTuple_CheckExact(cached) || PyTuple_GET_SIZE(cached) != 2 ||
-            refers_to(PyTuple_GET_ITEM(cached, 0), sender) != 1) {
-            Py_XDECREF(cached);
-            Py_DECREF(found);
-            return 0;
-        }
-        *label = Py_NewRef(PyTuple_GET_ITEM(cached, 1));
-        Py_DECREF(cached);
+    *label = sender == Py_None ? Py_NewRef(Py_None) : cached_label(sender);
+    if (*label == NULL) {
+        Py_DECREF(found);
+        return 0;
     }
     *thread = thread_ident(); /* new: threading.get_ident() */
     if (*thread == NULL || PyDict_Contains(thread_names, *thread) != 1) {
@@ -1558,19 +2102,29 @@ plain_tracer(PyObject *send)
     return tracer;
 }
 
-/* tracer._buffer.append((send, kwargs)); next(tracer._seen) (record._finish). */
+/* tracer._buffer.append((send, kwargs)); next(tracer._seen) (record._finish).
+ * Read from the call, the kwargs are kept as (send, names, values) instead:
+ * Tracer.events pairs them (no pair tuple per keyword argument here). */
 static int
-buffer_event(PyObject *tracer, PyObject *send, PyObject *named)
+buffer_event(PyObject *tracer, PyObject *send, Named *named)
 {
     /* new; plain_tracer() just saw tracer == lone_tracer, and no Python code ran since */
     PyObject *options = Py_NewRef(lone_options);
-    PyObject *append = Py_NewRef(lone_append);   /* new (a receiver may stop the tracer) */
-    PyObject *kwargs = PyDict_GET_SIZE(named) == 0
-                           ? PyTuple_New(0)
-                           : kwargs_of(named, PyTuple_GET_ITEM(options, 0),
-                                       PyTuple_GET_ITEM(options, 1)); /* new */
+    PyObject *append = Py_NewRef(lone_append); /* new (a receiver may stop the tracer) */
+    PyObject *names = NULL, *kwargs;            /* new */
+    if (named_size(named) == 0) {
+        kwargs = PyTuple_New(0);
+    } else if (named->kwnames == NULL) { /* finish(): the dict given */
+        kwargs = kwargs_of(named->dict, PyTuple_GET_ITEM(options, 0), PyTuple_GET_ITEM(options, 1));
+    } else {
+        kwargs = kwargs_from_call(named, PyTuple_GET_ITEM(options, 0),
+                                  PyTuple_GET_ITEM(options, 1), &names);
+    }
     Py_DECREF(options);
-    PyObject *event = kwargs == NULL ? NULL : PyTuple_Pack(2, send, kwargs); /* new */
+    PyObject *event = kwargs == NULL  ? NULL
+                      : names == NULL ? PyTuple_Pack(2, send, kwargs)
+                                      : PyTuple_Pack(3, send, names, kwargs); /* new */
+    Py_XDECREF(names);
     Py_XDECREF(kwargs);
     PyObject *done = event == NULL ? NULL : PyObject_CallOneArg(append, event); /* new */
     Py_XDECREF(event);
@@ -1606,7 +2160,7 @@ set_fields(PyObject *send, PyObject *infos, PyObject *holder, PyObject *label, P
  * ran and returned None, all of it cached, one plain tracer.  1 done, 0 not
  * that case (nothing changed: the Python _finish runs), -1 on error. */
 static int
-fast_finish(PyObject *send, PyObject *signal, PyObject *sender, PyObject *named,
+fast_finish(PyObject *send, PyObject *signal, PyObject *sender, Named *named,
             PyObject *responses)
 {
     if (!is_send(send)) {
@@ -1655,7 +2209,8 @@ finish_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (!configured()) {
         return pure_call("_finish", args, nargs);
     }
-    int done = fast_finish(args[0], args[1], args[2], args[3], args[4]);
+    Named named = {NULL, NULL, -1, args[3], 0}; /* the dict given */
+    int done = fast_finish(args[0], args[1], args[2], &named, args[4]);
     if (done < 0) {
         return NULL;
     }
@@ -1705,6 +2260,14 @@ release_config(void)
     Py_CLEAR(lone_tracer);
     Py_CLEAR(lone_append);
     Py_CLEAR(lone_options);
+    for (Py_ssize_t i = 0; i < UNHEARD_SLOTS; i++) {
+        (void)unheard_settle(&unheard_slots[i], NULL); /* dropped, not added: shutdown */
+    }
+    Py_CLEAR(table_counts);
+    plans_forget();
+    models_forget();
+    name_slots_forget(signal_slots);
+    name_slots_forget(sender_slots);
     filtering_on = record_all_on = 0;
     configured_in = -1;
 }
@@ -1889,6 +2452,8 @@ static PyMethodDef methods[] = {
      "versions_used(cls): the class's version tags used (CPython 3.13+), else None."},
     {"give_back_versions", (PyCFunction)(void (*)(void))give_back_versions_function,
      METH_FASTCALL, "give_back_versions(cls, used): lower the count back to used."},
+    {"flush_unheard", flush_unheard_function, METH_NOARGS,
+     "flush_unheard(): the lone tracer's pending unheard counts into its dict (before reading it)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1952,6 +2517,7 @@ intern_names(void)
     INTERN(s_start, "start");
     INTERN(s_task_calls, "task_calls");
     INTERN(s_threads_marked, "threads_marked");
+    INTERN(s_safe, "safe");
 #undef INTERN
     return 0;
 }

@@ -58,6 +58,12 @@ def _regroup() -> None:
         )
 
 
+def _settle_unheard() -> None:
+    """The C path's pending ``unheard`` counts into the tracers' dicts (before reading them)."""
+    if accel.compiled is not None:
+        accel.compiled.flush_unheard()
+
+
 class Tracer:
     """Records signal sends while started.
 
@@ -142,7 +148,8 @@ class Tracer:
         self.max_events = max_events
         self.listener = listener
         self.listener_errors = 0
-        self._buffer: deque[tuple[Any, tuple[tuple[str, Any], ...]]] = deque(maxlen=max_events)
+        #: (send, kwargs pairs), or (send, names, values) from the C path
+        self._buffer: deque[tuple[Any, ...]] = deque(maxlen=max_events)
         self._frozen: dict[int, SendEvent] = {}
         self._seen = itertools.count()
         self._unheard: dict[Any, int] = {}
@@ -192,9 +199,13 @@ class Tracer:
         """Recorded sends, in the order they started."""
         captured = list(self._buffer)
         frozen = {}
-        for send, kwargs in captured:
+        for entry in captured:
+            send = entry[0]
             event = self._frozen.get(send.id)
-            frozen[send.id] = event if event is not None else freeze(send, kwargs)
+            if event is None:  # (send, kwargs), or from the C path (send, names, values)
+                kwargs = entry[1] if len(entry) == 2 else tuple(zip(entry[1], entry[2]))
+                event = freeze(send, kwargs)
+            frozen[send.id] = event
         self._frozen = frozen
         return tuple(sorted(frozen.values(), key=lambda e: e.id))
 
@@ -207,6 +218,7 @@ class Tracer:
     @property
     def unheard(self) -> tuple[UnheardSends, ...]:
         """Sends that reached no receiver, counted per signal and sender, most first."""
+        _settle_unheard()
         totals: dict[tuple[str, str | None], int] = {}
         for key, count in list(self._unheard.items()):
             holder, label = self._unheard_names.get(key, (None, None))
@@ -234,6 +246,7 @@ class Tracer:
         self._buffer.clear()
         self._frozen = {}
         self._seen = itertools.count()
+        _settle_unheard()  # and the C table forgets the keys removed here
         self._unheard.clear()
         self._unheard_names.clear()
         self._retired.clear()
@@ -285,6 +298,7 @@ class Tracer:
 
     def _retire(self, key: Any) -> None:
         """A sender died: keep its count under its name (its id may be reused)."""
+        _settle_unheard()  # and the C table forgets the id: a new object may get it
         count = self._unheard.pop(key, 0)
         names = self._unheard_names.pop(key, None)
         self._sender_refs.pop(key, None)

@@ -1,0 +1,125 @@
+"""A send's keyword arguments as kept: every shape of call, redaction, a tracer changed mid-send.
+
+The C path reads them straight from the call (the dict Django's receivers
+get is built only when Python code needs it) and remembers per call site
+which redactors hide none of them; both paths must keep the same pairs
+(``conftest.py`` runs each test on both).
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.dispatch import Signal
+
+from sigscope.demo.shop.models import Customer
+from sigscope.tracing import Tracer, active_tracers
+
+signal = Signal()
+HIDDEN = "*" * 20  # Django's cleansed_substitute
+
+
+@pytest.fixture(autouse=True)
+def _clean():
+    signal.connect(_quiet, weak=False)
+    yield
+    signal.receivers.clear()
+    signal.sender_receivers_cache.clear()
+    assert active_tracers() == ()
+
+
+def _quiet(sender, **kwargs):
+    return None
+
+
+def _kwargs(tracer: Tracer) -> list[tuple[tuple[str, str], ...]]:
+    return [e.kwargs for e in tracer.events]
+
+
+def _traced(fire, times: int = 3, **options) -> list[tuple[tuple[str, str], ...]]:
+    tracer = Tracer(**options).start()
+    try:
+        for _ in range(times):
+            fire()
+    finally:
+        tracer.stop()
+    return _kwargs(tracer)
+
+
+def test_the_sender_keyword_is_skipped_wherever_it_is():
+    def fire():
+        signal.send(value=1, sender=None, other="two")
+        signal.send(None, value=3)
+        signal.send(sender=None)
+        signal.send(None)
+
+    kept = _traced(fire, times=2)
+    expected = [(("value", "1"), ("other", "'two'")), (("value", "3"),), (), ()]
+    assert kept == expected * 2
+
+
+def test_keyword_names_built_at_run_time_are_kept_and_hidden_like_literal_ones():
+    def fire():
+        signal.send(sender=None, **{"a" + "b": 1, "pass" + "word": "hunter2"})
+        signal.send(**{"sen" + "der": None, "c" + "d": [1]})
+
+    kept = _traced(fire)
+    assert kept == [(("ab", "1"), ("password", HIDDEN)), (("cd", "[1]"),)] * 3
+
+
+def test_a_hidden_name_stays_hidden_on_every_send_of_the_call_site():
+    def fire():
+        signal.send(sender=None, password="hunter2", ok=1, customer=None)
+
+    kept = _traced(fire, times=4)
+    assert kept == [(("password", HIDDEN), ("ok", "1"), ("customer", "None"))] * 4
+
+
+def test_each_tracers_own_words_decide_for_the_same_call_site():
+    def fire():
+        signal.send(sender=None, card="4111", sku=9)
+
+    shown = _traced(fire)  # the default words do not hide "card"
+    hidden = _traced(fire, redact=["card"])
+    again = _traced(fire)
+    assert shown == again == [(("card", "'4111'"), ("sku", "9"))] * 3
+    assert hidden == [(("card", HIDDEN), ("sku", "9"))] * 3
+    assert _traced(fire, times=1, redact=None) == [(("card", "'4111'"), ("sku", "9"))]
+
+
+def test_model_instances_and_results_are_described_on_the_python_fallback_too():
+    customer = Customer(id=41, name="Ada", email="ada@example.com")  # never saved
+
+    def fire():
+        signal.send(sender=Customer, instance=customer, created=True)
+
+    quiet = _traced(fire, times=2)
+    signal.connect(lambda sender, **kw: "seen", weak=False)  # a result: Python describes it
+    answered = _traced(fire, times=2)
+    expected = (("instance", "<shop.Customer pk=41>"), ("created", "True"))
+    assert quiet == answered == [expected] * 2
+
+
+def test_a_receiver_that_stops_the_tracer_mid_send_leaves_the_send_recorded_whole():
+    tracer = Tracer()
+
+    def stopper(sender, **kwargs):
+        tracer.stop()
+
+    signal.connect(stopper, weak=False)
+    tracer.start()
+    signal.send(sender=None, token="abc", count=2)
+    signal.send(sender=None, token="abc", count=3)  # stopped: not recorded
+    assert _kwargs(tracer) == [(("token", HIDDEN), ("count", "2"))]
+
+
+def test_model_primary_keys_of_every_size_are_described_alike():
+    keys = [0, -3, 2**62, 2**70, None]  # 2**70 fits no C integer; None: described in Python
+    customers = [Customer(id=k, name="Ada", email="ada@example.com") for k in keys]
+
+    def fire():
+        for customer in customers:
+            signal.send(sender=Customer, instance=customer)
+
+    kept = _traced(fire, times=2)
+    texts = [f"<shop.Customer pk={k}>" for k in keys]
+    assert kept == [(("instance", text),) for text in texts] * 2

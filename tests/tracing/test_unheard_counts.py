@@ -1,0 +1,159 @@
+"""Unheard counts are exact whenever they are read, however they were counted.
+
+The C path counts a lone tracer's repeated unheard sends in a table and adds
+them to the tracer's dict when something reads or removes its keys; these
+tests read at every such point (on both paths: ``conftest.py``).
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import json
+
+import pytest
+from django.dispatch import Signal
+
+import sigscope
+from sigscope.tracing import Tracer, active_tracers
+
+quiet = Signal()  # no receiver: every send is unheard
+other = Signal()
+
+
+@pytest.fixture(autouse=True)
+def _clean():
+    yield
+    assert active_tracers() == ()
+
+
+class First:
+    pass
+
+
+class Second:
+    pass
+
+
+def _counts(tracer: Tracer) -> dict[tuple[str, str | None], int]:
+    return {
+        (u.signal.rpartition(".")[2], u.sender): u.count
+        for u in tracer.unheard
+        if u.signal.endswith((".quiet", ".other"))
+    }
+
+
+def _short(counts: dict[tuple[str, str | None], int]) -> dict[tuple[str, str], int]:
+    return {(s, (who or "-").rpartition(".")[2]): n for (s, who), n in counts.items()}
+
+
+def test_a_dead_senders_repeated_sends_are_retired_and_its_address_starts_afresh():
+    for _ in range(20):  # the allocator hands a freed block out again, mostly at once
+        tracer = Tracer().start()
+        try:
+            first = First()
+            address = id(first)
+            for _ in range(5):
+                quiet.send(sender=first)
+            del first
+            gc.collect()
+            spares = [Second() for _ in range(10_000)]
+            second = next((s for s in spares if id(s) == address), None)
+            del spares
+            for _ in range(3 if second is not None else 0):
+                quiet.send(sender=second)
+            counts = _short(_counts(tracer))
+        finally:
+            tracer.stop()
+        if second is not None:
+            break
+    else:
+        raise AssertionError("no new object at a freed address in 20 tries")
+    assert counts == {("quiet", "First>"): 5, ("quiet", "Second>"): 3}
+
+
+def test_counts_read_while_running_are_exact_and_keep_growing():
+    tracer = Tracer().start()
+    try:
+        for _ in range(7):
+            quiet.send(sender=None)
+        middle = _counts(tracer)
+        for _ in range(4):
+            quiet.send(sender=None)
+            other.send(sender="x")
+        end = _counts(tracer)
+    finally:
+        tracer.stop()
+    assert middle == {("quiet", None): 7}
+    assert end == {("quiet", None): 11, ("other", "'x'"): 4}
+    assert _counts(tracer) == end  # after stop, nothing pending was lost
+
+
+def test_clear_forgets_counts_pending_or_not_and_counting_resumes():
+    tracer = Tracer().start()
+    try:
+        for _ in range(6):
+            quiet.send(sender=First)
+        tracer.clear()  # not read in between: clear() itself must drop what is pending
+        for _ in range(2):
+            quiet.send(sender=First)
+        counts = _short(_counts(tracer))
+        for _ in range(3):
+            quiet.send(sender=First)
+        tracer.clear()
+        cleared = _counts(tracer)
+    finally:
+        tracer.stop()
+    assert counts == {("quiet", "First>"): 2}
+    assert cleared == {}
+
+
+def test_counts_move_exactly_when_a_second_tracer_starts_and_stops():
+    first = Tracer().start()
+    try:
+        for _ in range(4):
+            quiet.send(sender=None)
+        with sigscope.trace() as second:  # first is no longer the lone tracer
+            for _ in range(3):
+                quiet.send(sender=None)
+        for _ in range(5):
+            quiet.send(sender=None)  # alone again
+    finally:
+        first.stop()
+    assert _counts(first) == {("quiet", None): 12}
+    assert [u.count for u in second.unheard if u.signal.endswith(".quiet")] == [3]
+
+
+def test_a_tracer_started_after_another_stopped_counts_only_its_own():
+    with sigscope.trace() as before:
+        for _ in range(3):
+            quiet.send(sender=None)
+    with sigscope.trace() as after:
+        for _ in range(2):
+            quiet.send(sender=None)
+    assert [u.count for u in before.unheard if u.signal.endswith(".quiet")] == [3]
+    assert [u.count for u in after.unheard if u.signal.endswith(".quiet")] == [2]
+
+
+def test_json_lines_written_mid_trace_carry_the_pending_counts():
+    with sigscope.trace() as t:
+        for _ in range(9):
+            quiet.send(sender=None)
+        buffer = io.StringIO()
+        t.to_jsonl(buffer)
+    lines = [json.loads(line) for line in buffer.getvalue().splitlines()]
+    counts = [r["count"] for r in lines if r["type"] == "unheard" and r["signal"].endswith("quiet")]
+    assert counts == [9]
+
+
+def test_many_pairs_beyond_the_table_are_all_counted():
+    senders = [type(f"S{i}", (), {}) for i in range(600)]  # more pairs than C slots
+    tracer = Tracer().start()
+    try:
+        for _ in range(3):
+            for sender in senders:
+                quiet.send(sender=sender)
+        counts = _counts(tracer)
+    finally:
+        tracer.stop()
+    assert len(counts) == 600 and set(counts.values()) == {3}
