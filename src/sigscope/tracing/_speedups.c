@@ -1560,33 +1560,81 @@ model_text(PyObject *value, PyObject *reprs)
     return text;
 }
 
+/* The offset of StrDict's slot ``name`` (an object slot of exactly that
+ * class: its member descriptor), or 0 if it is not one. */
+static Py_ssize_t
+str_dict_slot(PyObject *cls, const char *name)
+{
+    PyObject *descr = PyObject_GetAttrString(cls, name); /* new: our own class's attribute */
+    Py_ssize_t offset = 0;
+    if (descr != NULL && Py_IS_TYPE(descr, &PyMemberDescr_Type)) {
+        PyMemberDescrObject *member = (PyMemberDescrObject *)descr;
+        if (PyDescr_TYPE(member) == (PyTypeObject *)cls && member->d_member->type == T_OBJECT_EX &&
+            !(member->d_member->flags & READONLY)) {
+            offset = member->d_member->offset;
+        }
+    }
+    Py_XDECREF(descr);
+    PyErr_Clear(); /* no such slot: 0, the class is called instead */
+    return offset;
+}
+
+/* A new values.StrDict(items, length, hidden) (all borrowed), its three
+ * slots written directly (its __init__ only assigns them) when its layout is
+ * the known one; else the class is called. */
+static PyObject *
+make_str_dict(PyObject *items, PyObject *length, PyObject *hidden)
+{
+    static PyObject *known;       /* new: the str_dict_type the offsets are of */
+    static Py_ssize_t offsets[3]; /* items, length, hidden; 0: not slots */
+    if (known != str_dict_type) { /* (kept alive: no other class at its address) */
+        Py_XSETREF(known, Py_NewRef(str_dict_type));
+        offsets[0] = str_dict_slot(known, "items");
+        offsets[1] = str_dict_slot(known, "length");
+        offsets[2] = str_dict_slot(known, "hidden");
+    }
+    PyTypeObject *cls = (PyTypeObject *)str_dict_type;
+    if (offsets[0] == 0 || offsets[1] == 0 || offsets[2] == 0 ||
+        cls->tp_new != PyBaseObject_Type.tp_new) {
+        PyObject *call[3] = {items, length, hidden};
+        return PyObject_Vectorcall(str_dict_type, call, 3, NULL);
+    }
+    PyObject *kept = cls->tp_alloc(cls, 0); /* new: the slots NULL */
+    if (kept != NULL) {
+        PyObject *values[3] = {items, length, hidden};
+        for (int i = 0; i < 3; i++) {
+            *(PyObject **)((char *)kept + offsets[i]) = Py_NewRef(values[i]);
+        }
+    }
+    return kept;
+}
+
 /* values.str_dict(value, hidden) for a dict whose first ITEMS items are all
- * str to str (a WSGI environ): values.StrDict(first items, len, hidden), new.
- * NULL without an error: another dict (the Python code describes it). */
+ * str to str (a WSGI environ): values.StrDict((k0, v0, k1, v1, ...), len,
+ * hidden), new.  NULL without an error: another dict (the Python code
+ * describes it). */
 static PyObject *
 str_dict(PyObject *value, PyObject *hidden, PyObject *reprs)
 {
-    if (!PyUnicode_CheckExact(reprs) || PyUnicode_Compare(reprs, s_full) == 0 ||
-        PyDict_GET_SIZE(value) == 0 || str_dict_type == NULL) {
+    Py_ssize_t size = PyDict_GET_SIZE(value);
+    if (!PyUnicode_CheckExact(reprs) || PyUnicode_Compare(reprs, s_full) == 0 || size == 0 ||
+        str_dict_type == NULL) {
         return NULL;
     }
-    PyObject *items = PyDict_New(); /* new */
-    Py_ssize_t pos = 0, taken = 0;
-    PyObject *key, *item; /* borrowed */
-    while (items != NULL && taken < items_limit && PyDict_Next(value, &pos, &key, &item)) {
+    Py_ssize_t taken = size < items_limit ? size : items_limit;
+    PyObject *items = PyTuple_New(2 * taken); /* new */
+    Py_ssize_t pos = 0, at = 0;
+    PyObject *key, *item; /* borrowed; exact str: reading them runs no code */
+    while (items != NULL && at < 2 * taken && PyDict_Next(value, &pos, &key, &item)) {
         if (!PyUnicode_CheckExact(key) || !PyUnicode_CheckExact(item)) {
             Py_CLEAR(items); /* not all str: no error set */
-        } else if (PyDict_SetItem(items, key, item) < 0) { /* exact str keys: no user hash */
-            Py_CLEAR(items);
+            break;
         }
-        taken++;
+        PyTuple_SET_ITEM(items, at++, Py_NewRef(key));
+        PyTuple_SET_ITEM(items, at++, Py_NewRef(item));
     }
-    PyObject *length = items == NULL ? NULL : PyLong_FromSsize_t(PyDict_GET_SIZE(value));
-    PyObject *kept = NULL;
-    if (length != NULL) {
-        PyObject *call[3] = {items, length, hidden};
-        kept = PyObject_Vectorcall(str_dict_type, call, 3, NULL);
-    }
+    PyObject *length = items == NULL ? NULL : PyLong_FromSsize_t(size);
+    PyObject *kept = length == NULL ? NULL : make_str_dict(items, length, hidden);
     Py_XDECREF(items);
     Py_XDECREF(length);
     return kept;

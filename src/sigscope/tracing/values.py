@@ -201,15 +201,19 @@ class StrDict:
 
     Made during the send by :func:`str_dict` (C-level copies and ``id`` checks
     only); holds strings and the dict's length, nothing else of the application.
+    ``items`` is flat, ``(key0, value0, key1, value1, ...)``: one tuple, no dict,
+    per send.  (The C accelerator writes the three slots directly: keep
+    ``__init__`` assigning them and nothing else.)
     """
 
     __slots__ = ("hidden", "items", "length")
 
-    def __init__(self, items: dict[str, str], length: int, hidden: Any) -> None:
+    def __init__(self, items: tuple[str, ...], length: int, hidden: Any) -> None:
         self.items, self.length, self.hidden = items, length, hidden
 
     def __str__(self) -> str:
-        return _container(self.items, dict, LIMIT, self.hidden, 0, self.length)
+        pairs = dict(zip(self.items[::2], self.items[1::2], strict=True))
+        return _container(pairs, dict, LIMIT, self.hidden, 0, self.length)
 
 
 def str_dict(value: dict[Any, Any], hidden: Any) -> StrDict | None:
@@ -218,10 +222,8 @@ def str_dict(value: dict[Any, Any], hidden: Any) -> StrDict | None:
     Types are compared by ``id`` and only builtin ``str`` objects are measured,
     so nothing of the application runs.
     """
-    items = dict(itertools.islice(value.items(), ITEMS))
+    items = tuple(itertools.chain.from_iterable(itertools.islice(value.items(), ITEMS)))
     if set(map(id, map(type, items))) != _STR_ONLY:
-        return None
-    if set(map(id, map(type, items.values()))) != _STR_ONLY:
         return None
     return StrDict(items, len(value), hidden)
 
