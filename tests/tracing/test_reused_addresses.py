@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.dispatch import Signal
+from django.test import override_settings
 
 from sigscope.records import SendEvent
 from sigscope.tracing import Tracer
@@ -76,3 +77,57 @@ def test_a_new_sender_class_at_a_dead_ones_address_gets_its_own_label():
     labels = [e.sender or "" for e in events]
     assert len(labels) == 4 and all("FirstSender" in label for label in labels[:2])
     assert all("OtherSender" in label for label in labels[2:])
+
+
+class FirstReceiver:
+    # callable instances without a __dict__: a freed one's address is reliably
+    # handed to the next such object (functions' are often taken by others first)
+    __slots__ = ("__weakref__",)
+
+    def __call__(self, sender: Any, **kwargs: Any) -> None:
+        return None
+
+
+class SecondReceiver:
+    __slots__ = ("__weakref__",)
+
+    def __call__(self, sender: Any, **kwargs: Any) -> None:
+        return None
+
+
+def test_a_new_receiver_at_a_dead_ones_address_gets_its_own_name():
+    signal = Signal()
+
+    def send(receiver: Any) -> None:
+        signal.connect(receiver)  # weak: the receiver dies with its last reference
+        signal.send(sender=None)
+        signal.send(sender=None)  # the second finds the sequence remembered by address
+        signal.disconnect(receiver)
+
+    # DEBUG makes connect() check the receiver's signature through an lru_cache,
+    # which keeps the receiver alive (the tracers start inside: no event for this)
+    with override_settings(DEBUG=False):
+        events = _reborn(FirstReceiver, SecondReceiver, send, collect=False)
+    names = [call.receiver.qualname.split(".")[-2] for event in events for call in event.calls]
+    assert names == ["FirstReceiver"] * 2 + ["SecondReceiver"] * 2
+
+
+def test_bound_method_receivers_are_told_apart_by_their_instance():
+    class Handler:
+        def __init__(self, label: str) -> None:
+            self.label = label
+
+        def on(self, sender: Any, **kwargs: Any) -> None:
+            return None
+
+    signal = Signal()
+    first, second = Handler("a"), Handler("b")
+    signal.connect(first.on, weak=False)
+    with Tracer() as trace:
+        signal.send(sender=None)
+        signal.send(sender=None)
+        signal.disconnect(first.on)
+        signal.connect(second.on, weak=False)
+        signal.send(sender=None)
+    bound = [call.receiver.self_id for event in trace.events for call in event.calls]
+    assert bound == [id(first), id(first), id(second)]

@@ -1938,6 +1938,93 @@ receiver_key(PyObject *receiver)
     return id_pair(PyMethod_GET_SELF(receiver), PyMethod_GET_FUNCTION(receiver));
 }
 
+/* The last sequences of receivers found in ``_by_ids``, by their objects'
+ * addresses (a bound method: its __self__ and __func__): a repeated send's
+ * lookup then needs neither a key of fresh ints nor comparing them.  A slot
+ * holds weak references to those objects and is trusted only while each
+ * still refers to the object now at its address (read without a call), so a
+ * new object at a dead one's address never gets its descriptions; like the
+ * Python caches, a live receiver's description is kept as long as it lives. */
+#define SEQUENCE_SLOTS 16
+#define SEQUENCE_MAX 64
+typedef struct {
+    Py_ssize_t n;                /* receivers; 0: empty */
+    void *ids[2 * SEQUENCE_MAX]; /* per receiver: (object, NULL) or (__self__, __func__) */
+    PyObject *refs;              /* new: a tuple, a weakref.ref per non-NULL id (else None) */
+    PyObject *infos;             /* new: what _by_ids gave for them */
+} SequenceSlot;
+static SequenceSlot sequence_slots[SEQUENCE_SLOTS];
+
+static void
+sequence_slots_forget(void)
+{
+    for (Py_ssize_t i = 0; i < SEQUENCE_SLOTS; i++) {
+        sequence_slots[i].n = 0;
+        Py_CLEAR(sequence_slots[i].refs);
+        Py_CLEAR(sequence_slots[i].infos);
+    }
+}
+
+/* The addresses that key ``receivers`` (a list of n <= SEQUENCE_MAX), into ids. */
+static void
+sequence_ids(PyObject *receivers, Py_ssize_t n, void **ids)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *receiver = PyList_GET_ITEM(receivers, i);
+        int method = Py_IS_TYPE(receiver, &PyMethod_Type);
+        ids[2 * i] = method ? (void *)PyMethod_GET_SELF(receiver) : (void *)receiver;
+        ids[2 * i + 1] = method ? (void *)PyMethod_GET_FUNCTION(receiver) : NULL;
+    }
+}
+
+static SequenceSlot *
+sequence_slot(void **ids, Py_ssize_t n)
+{
+    size_t h = ((size_t)ids[0] >> 4) ^ ((size_t)ids[2 * n - 2] >> 7) ^ (size_t)n;
+    return &sequence_slots[h % SEQUENCE_SLOTS];
+}
+
+/* The slot's infos (borrowed) if it holds this sequence of live objects, else NULL. */
+static PyObject *
+sequence_hit(SequenceSlot *slot, void **ids, Py_ssize_t n)
+{
+    if (slot->n != n || memcmp(slot->ids, ids, (size_t)(2 * n) * sizeof(void *)) != 0) {
+        return NULL;
+    }
+    for (Py_ssize_t j = 0; j < 2 * n; j++) {
+        if (ids[j] != NULL && !ref_is(PyTuple_GET_ITEM(slot->refs, j), (PyObject *)ids[j])) {
+            slot->n = 0; /* one died: its address may hold another object now */
+            return NULL;
+        }
+    }
+    return slot->infos;
+}
+
+/* Remember ``infos`` for the sequence (no error: objects without weak
+ * references are simply not remembered). */
+static void
+sequence_keep(SequenceSlot *slot, void **ids, Py_ssize_t n, PyObject *infos)
+{
+    PyObject *refs = PyTuple_New(2 * n); /* new */
+    for (Py_ssize_t j = 0; refs != NULL && j < 2 * n; j++) {
+        PyObject *ref = ids[j] == NULL ? Py_NewRef(Py_None)
+                                       : PyWeakref_NewRef((PyObject *)ids[j], NULL); /* new */
+        if (ref == NULL) {
+            Py_CLEAR(refs);
+            break;
+        }
+        PyTuple_SET_ITEM(refs, j, ref); /* steals */
+    }
+    if (refs == NULL) {
+        PyErr_Clear(); /* not weakly referenceable (or no memory): not remembered */
+        return;
+    }
+    memcpy(slot->ids, ids, (size_t)(2 * n) * sizeof(void *));
+    slot->n = n;
+    Py_XSETREF(slot->refs, refs); /* steals refs */
+    Py_XSETREF(slot->infos, Py_NewRef(infos));
+}
+
 /* The cached descriptions of the receivers Django called (record._finish's
  * ``_by_ids`` lookup, names.infos_of()'s for bound methods, when all ran),
  * new; NULL without an error: not cached, or not all ran (the Python code
@@ -1951,10 +2038,20 @@ cached_infos(PyObject *send)
     if (marks && receivers && PyList_CheckExact(marks) && PyList_CheckExact(receivers)) {
         Py_ssize_t n = SEND(send)->n, seen = PyList_GET_SIZE(marks);
         Py_ssize_t called = seen > n ? seen - 1 : seen;
-        PyObject *key = NULL;
-        if (called > 0 && called == n && PyList_GET_SIZE(receivers) == n) {
-            key = PyTuple_New(n); /* new */
+        if (!(called > 0 && called == n && PyList_GET_SIZE(receivers) == n)) {
+            return NULL;
         }
+        void *ids[2 * SEQUENCE_MAX];
+        SequenceSlot *slot = NULL;
+        if (n <= SEQUENCE_MAX) {
+            sequence_ids(receivers, n, ids);
+            slot = sequence_slot(ids, n);
+            found = sequence_hit(slot, ids, n); /* borrowed */
+            if (found != NULL) {
+                return Py_NewRef(found);
+            }
+        }
+        PyObject *key = PyTuple_New(n); /* new */
         for (Py_ssize_t i = 0; key != NULL && i < n; i++) {
             PyObject *address = receiver_key(PyList_GET_ITEM(receivers, i)); /* new */
             if (address == NULL) {
@@ -1966,11 +2063,14 @@ cached_infos(PyObject *send)
         if (key != NULL) {
             found = PyDict_GetItemWithError(by_ids, key); /* a tuple of ints: no user code */
         }
-        Py_XDECREF(key);
         if (found != NULL && (!PyTuple_CheckExact(found) || PyTuple_GET_SIZE(found) == 0)) {
             found = NULL;
         }
         Py_XINCREF(found); /* before the DECREFs below: owned from here on */
+        Py_XDECREF(key);
+        if (found != NULL && slot != NULL) {
+            sequence_keep(slot, ids, n, found);
+        }
     }
     return found;
 }
@@ -2316,6 +2416,7 @@ release_config(void)
     models_forget();
     name_slots_forget(signal_slots);
     name_slots_forget(sender_slots);
+    sequence_slots_forget();
     filtering_on = record_all_on = 0;
     configured_in = -1;
 }
