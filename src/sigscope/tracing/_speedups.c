@@ -1622,6 +1622,9 @@ str_dict(PyObject *value, PyObject *hidden, PyObject *reprs)
         return NULL;
     }
     Py_ssize_t taken = size < items_limit ? size : items_limit;
+    /* new: the allocations below may run the GC, whose finalizers may stop a
+     * tracer and free what ``hidden`` was borrowed from */
+    hidden = Py_NewRef(hidden);
     PyObject *items = PyTuple_New(2 * taken); /* new */
     Py_ssize_t pos = 0, at = 0;
     PyObject *key, *item; /* borrowed; exact str: reading them runs no code */
@@ -1637,6 +1640,7 @@ str_dict(PyObject *value, PyObject *hidden, PyObject *reprs)
     PyObject *kept = length == NULL ? NULL : make_str_dict(items, length, hidden);
     Py_XDECREF(items);
     Py_XDECREF(length);
+    Py_DECREF(hidden);
     return kept;
 }
 
