@@ -123,3 +123,40 @@ def test_model_primary_keys_of_every_size_are_described_alike():
     kept = _traced(fire, times=2)
     texts = [f"<shop.Customer pk={k}>" for k in keys]
     assert kept == [(("instance", text),) for text in texts] * 2
+
+
+class _StoppingKey(str):
+    """A keyword name whose hash (run by every lookup keyed by it) may stop a tracer."""
+
+    __slots__ = ()
+    countdown: list[tuple[int, Tracer]] = []
+
+    def __hash__(self) -> int:
+        if self.countdown:
+            left, tracer = self.countdown[0]
+            self.countdown[0] = (left - 1, tracer)
+            if left == 1:
+                self.countdown.clear()
+                tracer.stop()
+        return str.__hash__(self)
+
+    __eq__ = str.__eq__
+
+
+def test_a_keyword_names_hash_that_stops_the_tracer_while_its_plan_is_read_is_survived():
+    # the C path looked the plan up by the call site's names, then read the
+    # slot's names again: the hash (Python code) had stopped the tracer and
+    # emptied the slot (a crash).  Stopped at every hash of the last send.
+    for hashes in range(1, 12):
+        tracer = Tracer().start()
+        try:
+            for value in range(3):
+                signal.send(sender=None, **{_StoppingKey("alpha"): value})
+            _StoppingKey.countdown[:] = [(hashes, tracer)]
+            signal.send(sender=None, **{_StoppingKey("alpha"): 3})
+        finally:
+            _StoppingKey.countdown.clear()
+            tracer.stop()
+        kept = _kwargs(tracer)
+        assert kept[:3] == [(("alpha", str(v)),) for v in range(3)]
+        assert kept[3:] in ([], [(("alpha", "3"),)])

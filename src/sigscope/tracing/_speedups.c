@@ -1773,18 +1773,19 @@ site_of(Named *named)
     return slot;
 }
 
-/* ``redactor.plans.get(tuple(named))`` is False: 1; 0 not (unknown, or some
- * name hidden: the Python code decides); -1 on error. */
+/* ``redactor.plans.get(names)`` is False: 1; 0 not (unknown, or some name
+ * hidden: the Python code decides); -1 on error.  ``names`` (borrowed, owned
+ * by the caller) is the slot's: the lookup hashes and compares them, Python
+ * code for a str subclass's (f(**{Key("a"): 1})), which may clear the slot. */
 static int
-hides_none(SiteSlot *site, PyObject *redactor)
+hides_none(SiteSlot *site, PyObject *names, PyObject *redactor)
 {
     if (site->redactor == redactor) {
         return 1;
     }
-    PyObject *names = Py_NewRef(site->names);              /* new: the slot may be reused */
     PyObject *plans = PyObject_GetAttr(redactor, s_plans); /* new */
     PyObject *plan = NULL;                                 /* new */
-    if (plans != NULL && PyDict_CheckExact(plans)) {       /* a tuple of str: no user code */
+    if (plans != NULL && PyDict_CheckExact(plans)) {
         plan = Py_XNewRef(PyDict_GetItemWithError(plans, names));
     }
     Py_XDECREF(plans);
@@ -1795,7 +1796,6 @@ hides_none(SiteSlot *site, PyObject *redactor)
         site->redactor = Py_NewRef(redactor);
         Py_XDECREF(old);
     }
-    Py_DECREF(names);
     return PyErr_Occurred() ? -1 : none;
 }
 
@@ -1812,19 +1812,19 @@ kwargs_from_call(Named *named, PyObject *redactor, PyObject *reprs, PyObject **n
     int on = enabled == NULL ? -1 : PyObject_IsTrue(enabled);
     Py_XDECREF(enabled);
     SiteSlot *site = on < 0 ? NULL : site_of(named); /* borrowed */
-    int none = site == NULL ? -1 : on > 0 ? hides_none(site, redactor) : 1;
-    if (none < 0) {
-        return NULL;
-    }
-    if (!none) {
-        PyObject *dict = named_get(named); /* borrowed */
+    /* new, taken at once: hides_none() and value_of() may run Python code that
+     * reuses or clears the slot */
+    PyObject *kept_names = site == NULL ? NULL : Py_NewRef(site->names);
+    int none = site == NULL ? -1 : on > 0 ? hides_none(site, kept_names, redactor) : 1;
+    if (none <= 0) {
+        Py_XDECREF(kept_names);
+        PyObject *dict = none < 0 ? NULL : named_get(named); /* borrowed */
         PyObject *call[3] = {dict, redactor, reprs};
         return dict == NULL ? NULL : PyObject_Vectorcall(kwargs_fn, call, 3, NULL);
     }
     if (on) {
         hidden = redactor;
     }
-    PyObject *kept_names = Py_NewRef(site->names); /* new: value_of() may reuse the slot */
     Py_ssize_t size = named_size(named), count = PyTuple_GET_SIZE(named->kwnames);
     PyObject *out = PyTuple_New(size); /* new */
     for (Py_ssize_t i = 0, at = 0; out != NULL && i < count; i++) {
