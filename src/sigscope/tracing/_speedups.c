@@ -585,8 +585,10 @@ id_pair(PyObject *a, PyObject *b)
  * counts.  Everything that reads or removes keys (Tracer.unheard, clear(),
  * _retire(), regroup()) first calls flush_unheard(): the pending counts go
  * into the dict and the table is emptied, so an id reused by a new object
- * finds no entry and takes the Python path.  A slot held by another pair is
- * flushed and taken over. */
+ * finds no entry and takes the Python path.  clear() calls it after too: a
+ * send between the flush and the removal (another thread's) made a slot for a
+ * removed key, which would drop that key's later counts.  A slot held by
+ * another pair is flushed and taken over. */
 #define UNHEARD_SLOTS 128 /* a power of two */
 
 typedef struct {
