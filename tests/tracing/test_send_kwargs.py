@@ -160,3 +160,38 @@ def test_a_keyword_names_hash_that_stops_the_tracer_while_its_plan_is_read_is_su
         kept = _kwargs(tracer)
         assert kept[:3] == [(("alpha", str(v)),) for v in range(3)]
         assert kept[3:] in ([], [(("alpha", "3"),)])
+
+
+_HIDING_NOTHING = {"b": 1}
+
+
+class _DyingKey(str):
+    """A keyword name that sends when it dies, e.g. when the C path's call-site slot lets it go."""
+
+    __slots__ = ()
+    busy: list[bool] = []
+
+    def __del__(self) -> None:
+        if not self.busy:
+            self.busy.append(True)
+            try:
+                signal.send(sender=None, **_HIDING_NOTHING)  # names built at run time
+            finally:
+                self.busy.clear()
+
+
+def test_a_send_from_a_dying_keyword_name_leaves_no_other_names_plan_behind():
+    # a call site's slot, replaced, let its old names die; the send their __del__
+    # made refilled the slot, and its redactor stayed with the new names: a
+    # hidden value was shown as if none of them were hidden
+    tracer = Tracer(max_events=1).start()  # the names live in the slot alone
+    shown = set()
+    try:
+        for _ in range(3):
+            signal.send(sender=None, b=1)  # ("b",): known to hide nothing
+        for _ in range(100):
+            signal.send(sender=None, **{_DyingKey("password"): "hunter2"})
+            shown.add(str(tracer.events[-1].kwargs))  # a str: the name dies with the slot
+    finally:
+        tracer.stop()
+    assert shown == {str((("password", HIDDEN),))}

@@ -1768,7 +1768,10 @@ site_of(Named *named)
     if (names == NULL) {
         return NULL;
     }
-    site_clear(slot);
+    do { /* the names of before may die: a str subclass's __del__ (Python code) may send,
+          * refilling the slot, redactor included, which would be kept with these names */
+        site_clear(slot);
+    } while (slot->kwnames != NULL || slot->redactor != NULL);
     slot->kwnames = Py_NewRef(named->kwnames);
     slot->names = names; /* steals names */
     slot->skip = named->skip;
