@@ -195,3 +195,38 @@ def test_a_send_from_a_dying_keyword_name_leaves_no_other_names_plan_behind():
     finally:
         tracer.stop()
     assert shown == {str((("password", HIDDEN),))}
+
+
+class _StartingKey(str):
+    """A keyword name that starts a tracer when it dies (the one whose id is armed)."""
+
+    __slots__ = ()
+    armed: list[tuple[int, Tracer]] = []
+
+    def __del__(self) -> None:
+        if self.armed and self.armed[0][0] == id(self):
+            self.armed.pop()[1].start()
+
+
+def test_a_tracer_started_while_another_start_lets_a_call_sites_names_go_records():
+    # the C path's regroup() let the call sites' names go, then set its state: a
+    # tracer that a dying name started meanwhile (a regroup() within) was left out
+    late = Tracer()
+    first = Tracer(max_events=1).start()
+    second = Tracer()
+    try:
+        signal.send(sender=None, **{_StartingKey("k"): 1})  # the redactor keeps this name
+        key = _StartingKey("k")
+        _StartingKey.armed[:] = [(id(key), late)]
+        signal.send(sender=None, **{key: 2})
+        del key
+        first.clear()  # the ring buffer lets it go: the C call-site slot alone has it
+        second.start()
+        started = late.running  # the name died (C path: in second.start()) and started it
+        signal.send(sender=None, after=3)
+    finally:
+        _StartingKey.armed.clear()
+        for tracer in (second, first, late):
+            tracer.stop()
+    assert started
+    assert _kwargs(late)[-1:] == [(("after", "3"),)]

@@ -363,7 +363,6 @@ regroup_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             return NULL;
         }
     }
-    plans_forget(); /* the redactors of the tracers of before */
     if (unheard_flush() < 0) { /* the counts so far belong to the tracers of before */
         Py_XDECREF(append);
         Py_XDECREF(options);
@@ -376,6 +375,10 @@ regroup_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_XSETREF(lone_tracer, args[4] == Py_None ? NULL : Py_NewRef(args[4]));
     Py_XSETREF(lone_append, append);   /* steals append */
     Py_XSETREF(lone_options, options); /* steals options */
+    /* the redactors of the tracers of before; last: the names let go may run
+     * Python code (a str subclass's __del__) that sends, or starts a tracer (a
+     * regroup() within, whose state must not be replaced by this one's after) */
+    plans_forget();
     Py_RETURN_NONE;
 }
 
