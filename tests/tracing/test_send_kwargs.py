@@ -123,3 +123,110 @@ def test_model_primary_keys_of_every_size_are_described_alike():
     kept = _traced(fire, times=2)
     texts = [f"<shop.Customer pk={k}>" for k in keys]
     assert kept == [(("instance", text),) for text in texts] * 2
+
+
+class _StoppingKey(str):
+    """A keyword name whose hash (run by every lookup keyed by it) may stop a tracer."""
+
+    __slots__ = ()
+    countdown: list[tuple[int, Tracer]] = []
+
+    def __hash__(self) -> int:
+        if self.countdown:
+            left, tracer = self.countdown[0]
+            self.countdown[0] = (left - 1, tracer)
+            if left == 1:
+                self.countdown.clear()
+                tracer.stop()
+        return str.__hash__(self)
+
+    __eq__ = str.__eq__
+
+
+def test_a_keyword_names_hash_that_stops_the_tracer_while_its_plan_is_read_is_survived():
+    # the C path looked the plan up by the call site's names, then read the
+    # slot's names again: the hash (Python code) had stopped the tracer and
+    # emptied the slot (a crash).  Stopped at every hash of the last send.
+    for hashes in range(1, 12):
+        tracer = Tracer().start()
+        try:
+            for value in range(3):
+                signal.send(sender=None, **{_StoppingKey("alpha"): value})
+            _StoppingKey.countdown[:] = [(hashes, tracer)]
+            signal.send(sender=None, **{_StoppingKey("alpha"): 3})
+        finally:
+            _StoppingKey.countdown.clear()
+            tracer.stop()
+        kept = _kwargs(tracer)
+        assert kept[:3] == [(("alpha", str(v)),) for v in range(3)]
+        assert kept[3:] in ([], [(("alpha", "3"),)])
+
+
+_HIDING_NOTHING = {"b": 1}
+
+
+class _DyingKey(str):
+    """A keyword name that sends when it dies, e.g. when the C path's call-site slot lets it go."""
+
+    __slots__ = ()
+    busy: list[bool] = []
+
+    def __del__(self) -> None:
+        if not self.busy:
+            self.busy.append(True)
+            try:
+                signal.send(sender=None, **_HIDING_NOTHING)  # names built at run time
+            finally:
+                self.busy.clear()
+
+
+def test_a_send_from_a_dying_keyword_name_leaves_no_other_names_plan_behind():
+    # a call site's slot, replaced, let its old names die; the send their __del__
+    # made refilled the slot, and its redactor stayed with the new names: a
+    # hidden value was shown as if none of them were hidden
+    tracer = Tracer(max_events=1).start()  # the names live in the slot alone
+    shown = set()
+    try:
+        for _ in range(3):
+            signal.send(sender=None, b=1)  # ("b",): known to hide nothing
+        for _ in range(100):
+            signal.send(sender=None, **{_DyingKey("password"): "hunter2"})
+            shown.add(str(tracer.events[-1].kwargs))  # a str: the name dies with the slot
+    finally:
+        tracer.stop()
+    assert shown == {str((("password", HIDDEN),))}
+
+
+class _StartingKey(str):
+    """A keyword name that starts a tracer when it dies (the one whose id is armed)."""
+
+    __slots__ = ()
+    armed: list[tuple[int, Tracer]] = []
+
+    def __del__(self) -> None:
+        if self.armed and self.armed[0][0] == id(self):
+            self.armed.pop()[1].start()
+
+
+def test_a_tracer_started_while_another_start_lets_a_call_sites_names_go_records():
+    # the C path's regroup() let the call sites' names go, then set its state: a
+    # tracer that a dying name started meanwhile (a regroup() within) was left out
+    late = Tracer()
+    first = Tracer(max_events=1).start()
+    second = Tracer()
+    try:
+        signal.send(sender=None, **{_StartingKey("k"): 1})  # the redactor keeps this name
+        key = _StartingKey("k")
+        _StartingKey.armed[:] = [(id(key), late)]
+        signal.send(sender=None, **{key: 2})
+        del key
+        first.clear()  # the ring buffer lets it go: the C call-site slot alone has it
+        second.start()
+        started = late.running  # the name died (C path: in second.start()) and started it
+        signal.send(sender=None, after=3)
+    finally:
+        _StartingKey.armed.clear()
+        for tracer in (second, first, late):
+            tracer.stop()
+    assert started
+    assert _kwargs(late)[-1:] == [(("after", "3"),)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import io
 import json
+import sys
 
 import pytest
 from django.dispatch import Signal
@@ -108,6 +109,39 @@ def test_clear_forgets_counts_pending_or_not_and_counting_resumes():
         tracer.stop()
     assert counts == {("quiet", "First>"): 2}
     assert cleared == {}
+
+
+def test_a_send_between_clears_flush_and_its_removal_leaves_later_counts_exact():
+    # another thread may send right when clear() has flushed the C table and not
+    # yet removed the keys: the send remembered a key about to go, and every later
+    # count of it was added to that slot and dropped.  A profile hook sends there.
+    from sigscope.tracing import accel
+
+    flush = accel.compiled.flush_unheard if accel.compiled is not None else None
+    fired: list[str] = []
+
+    def meanwhile(frame, event, arg):
+        if event == "c_return" and arg is flush and not fired:
+            fired.append(event)
+            quiet.send(sender=sender)
+
+    sender = First()
+    tracer = Tracer().start()
+    try:
+        for _ in range(3):
+            quiet.send(sender=sender)
+        sys.setprofile(meanwhile)
+        try:
+            tracer.clear()
+        finally:
+            sys.setprofile(None)
+        for _ in range(5):
+            quiet.send(sender=sender)
+        counts = _short(_counts(tracer))
+    finally:
+        tracer.stop()
+    assert fired == ([] if flush is None else ["c_return"])
+    assert counts == {("quiet", "First>"): 5}
 
 
 def test_counts_move_exactly_when_a_second_tracer_starts_and_stops():

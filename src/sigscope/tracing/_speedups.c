@@ -363,7 +363,6 @@ regroup_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             return NULL;
         }
     }
-    plans_forget(); /* the redactors of the tracers of before */
     if (unheard_flush() < 0) { /* the counts so far belong to the tracers of before */
         Py_XDECREF(append);
         Py_XDECREF(options);
@@ -376,6 +375,10 @@ regroup_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_XSETREF(lone_tracer, args[4] == Py_None ? NULL : Py_NewRef(args[4]));
     Py_XSETREF(lone_append, append);   /* steals append */
     Py_XSETREF(lone_options, options); /* steals options */
+    /* the redactors of the tracers of before; last: the names let go may run
+     * Python code (a str subclass's __del__) that sends, or starts a tracer (a
+     * regroup() within, whose state must not be replaced by this one's after) */
+    plans_forget();
     Py_RETURN_NONE;
 }
 
@@ -585,8 +588,10 @@ id_pair(PyObject *a, PyObject *b)
  * counts.  Everything that reads or removes keys (Tracer.unheard, clear(),
  * _retire(), regroup()) first calls flush_unheard(): the pending counts go
  * into the dict and the table is emptied, so an id reused by a new object
- * finds no entry and takes the Python path.  A slot held by another pair is
- * flushed and taken over. */
+ * finds no entry and takes the Python path.  clear() calls it after too: a
+ * send between the flush and the removal (another thread's) made a slot for a
+ * removed key, which would drop that key's later counts.  A slot held by
+ * another pair is flushed and taken over. */
 #define UNHEARD_SLOTS 128 /* a power of two */
 
 typedef struct {
@@ -1818,25 +1823,29 @@ site_of(Named *named)
     if (names == NULL) {
         return NULL;
     }
-    site_clear(slot);
+    do { /* the names of before may die: a str subclass's __del__ (Python code) may send,
+          * refilling the slot, redactor included, which would be kept with these names */
+        site_clear(slot);
+    } while (slot->kwnames != NULL || slot->redactor != NULL);
     slot->kwnames = Py_NewRef(named->kwnames);
     slot->names = names; /* steals names */
     slot->skip = named->skip;
     return slot;
 }
 
-/* ``redactor.plans.get(tuple(named))`` is False: 1; 0 not (unknown, or some
- * name hidden: the Python code decides); -1 on error. */
+/* ``redactor.plans.get(names)`` is False: 1; 0 not (unknown, or some name
+ * hidden: the Python code decides); -1 on error.  ``names`` (borrowed, owned
+ * by the caller) is the slot's: the lookup hashes and compares them, Python
+ * code for a str subclass's (f(**{Key("a"): 1})), which may clear the slot. */
 static int
-hides_none(SiteSlot *site, PyObject *redactor)
+hides_none(SiteSlot *site, PyObject *names, PyObject *redactor)
 {
     if (site->redactor == redactor) {
         return 1;
     }
-    PyObject *names = Py_NewRef(site->names);              /* new: the slot may be reused */
     PyObject *plans = PyObject_GetAttr(redactor, s_plans); /* new */
     PyObject *plan = NULL;                                 /* new */
-    if (plans != NULL && PyDict_CheckExact(plans)) {       /* a tuple of str: no user code */
+    if (plans != NULL && PyDict_CheckExact(plans)) {
         plan = Py_XNewRef(PyDict_GetItemWithError(plans, names));
     }
     Py_XDECREF(plans);
@@ -1847,7 +1856,6 @@ hides_none(SiteSlot *site, PyObject *redactor)
         site->redactor = Py_NewRef(redactor);
         Py_XDECREF(old);
     }
-    Py_DECREF(names);
     return PyErr_Occurred() ? -1 : none;
 }
 
@@ -1864,19 +1872,19 @@ kwargs_from_call(Named *named, PyObject *redactor, PyObject *reprs, PyObject **n
     int on = enabled == NULL ? -1 : PyObject_IsTrue(enabled);
     Py_XDECREF(enabled);
     SiteSlot *site = on < 0 ? NULL : site_of(named); /* borrowed */
-    int none = site == NULL ? -1 : on > 0 ? hides_none(site, redactor) : 1;
-    if (none < 0) {
-        return NULL;
-    }
-    if (!none) {
-        PyObject *dict = named_get(named); /* borrowed */
+    /* new, taken at once: hides_none() and value_of() may run Python code that
+     * reuses or clears the slot */
+    PyObject *kept_names = site == NULL ? NULL : Py_NewRef(site->names);
+    int none = site == NULL ? -1 : on > 0 ? hides_none(site, kept_names, redactor) : 1;
+    if (none <= 0) {
+        Py_XDECREF(kept_names);
+        PyObject *dict = none < 0 ? NULL : named_get(named); /* borrowed */
         PyObject *call[3] = {dict, redactor, reprs};
         return dict == NULL ? NULL : PyObject_Vectorcall(kwargs_fn, call, 3, NULL);
     }
     if (on) {
         hidden = redactor;
     }
-    PyObject *kept_names = Py_NewRef(site->names); /* new: value_of() may reuse the slot */
     Py_ssize_t size = named_size(named), count = PyTuple_GET_SIZE(named->kwnames);
     PyObject *out = PyTuple_New(size); /* new */
     for (Py_ssize_t i = 0, at = 0; out != NULL && i < count; i++) {

@@ -246,11 +246,12 @@ class Tracer:
         self._buffer.clear()
         self._frozen = {}
         self._seen = itertools.count()
-        _settle_unheard()  # and the C table forgets the keys removed here
+        _settle_unheard()  # the C table's counts so far go with the keys removed here
         self._unheard.clear()
         self._unheard_names.clear()
         self._retired.clear()
         self._sender_refs.clear()
+        _settle_unheard()  # and a slot a send made meanwhile (another thread's) for one
 
     # -- recording (called by sigscope.tracing.record, in the sending thread)
     def _record(self, send: Any, kwargs: tuple[tuple[str, Any], ...]) -> None:
