@@ -36,6 +36,7 @@ from sigscope import _compat
 from sigscope.tracing import accel, record
 from sigscope.tracing import capture as cap
 from sigscope.tracing.frames import hide_frames
+from sigscope.tracing.versions import with_subclasses
 
 METHODS = ("send", "send_robust", "asend", "asend_robust")
 LIVE = _compat.LIVE_RECEIVERS
@@ -317,17 +318,6 @@ def _put(cls: type, name: str, original: Any, installed: Any) -> None:
     setattr(cls, name, installed)
 
 
-def _subclasses(cls: type) -> list[type]:
-    found: list[type] = []
-    todo: list[type] = list(type.__subclasses__(cls))
-    while todo:
-        sub = todo.pop()
-        if sub not in found:
-            found.append(sub)
-            todo.extend(type.__subclasses__(sub))
-    return found
-
-
 def _on_subclass(cls: type, **kwargs: Any) -> None:
     super(Signal, cls).__init_subclass__(**kwargs)  # type: ignore[misc]
     with _lock:
@@ -342,8 +332,7 @@ def install() -> None:
         fast = accel.enabled and accel.compiled is not None
         _Send = cap.Send = cap.CSend if fast else cap.PureSend  # what `type(x) is _Send` checks
         record.kwargs_of = accel.compiled.kwargs if fast else record._kwargs  # type: ignore[union-attr]
-        _patch_class(Signal)
-        for cls in _subclasses(Signal):
+        for cls in with_subclasses(Signal):  # Signal first
             _patch_class(cls)
         hook: Any = classmethod(_on_subclass)
         _saved.append((Signal, "__init_subclass__", None, hook))

@@ -30,7 +30,7 @@ from typing import Any
 
 from sigscope.tracing import accel
 
-__all__ = ["budget", "give_back"]
+__all__ = ["budget", "give_back", "with_subclasses"]
 
 Budget = list[tuple[Any, int]]  # (weak reference to the class, its baseline count)
 
@@ -47,8 +47,11 @@ def _roots() -> tuple[type, ...]:
     return (Signal, QuerySet, BaseDatabaseWrapper, threading.Thread)
 
 
-def _closure(roots: tuple[type, ...]) -> list[type]:
-    """The roots and every subclass, each once (by identity: no ``__eq__`` runs)."""
+def with_subclasses(*roots: type) -> list[type]:
+    """The roots and all their subclasses, each once, by identity (no ``__eq__`` runs).
+
+    A single root comes first.
+    """
     found: list[type] = []
     seen: set[int] = set()
     todo = list(roots)
@@ -68,7 +71,7 @@ def budget() -> Budget:
     if helper is None:
         return []
     saved: Budget = []
-    for cls in _closure(_roots()):
+    for cls in with_subclasses(*_roots()):
         known = _baselines.get(id(cls))
         if known is None or known[0]() is not cls:  # new, or another class at that id
             used = helper.versions_used(cls)
@@ -82,9 +85,11 @@ def budget() -> Budget:
 def give_back(saved: Budget) -> int:
     """Lower the counts back to what :func:`budget` noted; the number of classes lowered."""
     helper = accel.built
+    if helper is None:  # (then budget() noted nothing)
+        return 0
     lowered = 0
     for ref, used in saved:
         cls = ref()
-        if cls is not None and helper is not None:
+        if cls is not None:
             lowered += bool(helper.give_back_versions(cls, used))
     return lowered
