@@ -387,15 +387,17 @@ def main(argv: list[str] | None = None) -> int:
         else:
             cells += ["–", "–"]
         print("| " + " | ".join(cells) + " |")
-    idle = "`send`, 10 receivers, no tracer running (before any start vs after stop)"
-    print(f"| {idle} | {fmt(before)} | {fmt(after)} | {after / before:.2f}× | – | – | – |")
-    idle = "`send`, 10 receivers, no tracer running (before vs after 1,000 more starts and stops)"
-    print(f"| {idle} | {fmt(before)} | {fmt(cycled)} | {cycled / before:.2f}× | – | – | – |")
-    idle = "`Customer.objects.create()`, no tracer running (before any start vs after 1,001)"
-    print(
-        f"| {idle} | {fmt(create_before)} | {fmt(create_after)} "
-        f"| {create_after / create_before:.2f}× | – | – | – |"
-    )
+    idle = "`send`, 10 receivers, no tracer running"
+    for case, plain, traced in (
+        (f"{idle} (before any start vs after stop)", before, after),
+        (f"{idle} (before vs after 1,000 more starts and stops)", before, cycled),
+        (
+            "`Customer.objects.create()`, no tracer running (before any start vs after 1,001)",
+            create_before,
+            create_after,
+        ),
+    ):
+        print(f"| {case} | {fmt(plain)} | {fmt(traced)} | {traced / plain:.2f}× | – | – | – |")
 
     ratios = {case: traced / plain for case, plain, traced, _ in rows}
     print("\nTargets:")
