@@ -12,6 +12,7 @@ setup(
         Extension(
             "sigscope.tracing._speedups",
             ["src/sigscope/tracing/_speedups.c"],
+            depends=["src/sigscope/tracing/_marks.h"],
             optional=True,
         )
     ]

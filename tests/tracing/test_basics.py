@@ -231,6 +231,23 @@ def test_ring_buffer_keeps_the_latest_and_counts_the_dropped():
     assert "15 earlier sends dropped" in t.tree()
 
 
+def test_clear_while_recording_starts_the_dropped_count_again():
+    ping.connect(plain)
+    tracer = Tracer(max_events=3).start()
+    try:
+        for n in range(10):
+            ping.send(sender=None, n=n)
+        assert tracer.dropped == 7
+        tracer.clear()
+        assert tracer.dropped == 0 and tracer.events == ()
+        for n in range(5):
+            ping.send(sender=None, n=n)
+    finally:
+        tracer.stop()
+    assert len(tracer.events) == 3 and tracer.dropped == 2
+    assert [e.calls[0].result for e in tracer.events] == [f"('plain', {n})" for n in (2, 3, 4)]
+
+
 def test_filters_by_signal_sender_and_app():
     order, post = apps.get_model("shop", "Order"), apps.get_model("blog", "Post")
     ping.connect(plain)

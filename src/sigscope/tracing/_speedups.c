@@ -53,16 +53,12 @@ clock_ns(void)
 #endif
 }
 
+#include "_marks.h" /* Marks: a send's clock readings as C integers */
+
 static int
-append_clock(PyObject *marks) /* marks: a list (borrowed); -1 on error */
+append_clock(PyObject *marks) /* marks: a Marks or a list (borrowed); -1 on error */
 {
-    PyObject *stamp = PyLong_FromLongLong(clock_ns()); /* new */
-    if (stamp == NULL) {
-        return -1;
-    }
-    int failed = PyList_Append(marks, stamp);
-    Py_DECREF(stamp);
-    return failed;
+    return marks_note(marks, clock_ns());
 }
 
 static PyObject *
@@ -148,10 +144,10 @@ static PyObject *limit_obj;     /* values.LIMIT */
 static Py_ssize_t limit = 200;
 static PyObject *one;           /* the int 1 */
 static PyObject *str_dict_type; /* values.StrDict */
+static PyObject *model_pk_type; /* values.ModelPk */
 static Py_ssize_t items_limit = 8; /* values.ITEMS */
 static PyObject *names_dict;    /* vars(sigscope.tracing.names): the description caches */
 static PyObject *values_dict;   /* vars(sigscope.tracing.values): its caches */
-static PyObject *cap_text;      /* record.cap_text */
 static PyObject *next_id;       /* capture.next_id */
 static PyObject *capture_dict;  /* vars(sigscope.tracing.capture): task_calls, threads_marked */
 static PyObject *get_running_loop; /* asyncio._get_running_loop */
@@ -169,7 +165,7 @@ static int threads_marked;      /* capture.threads_marked was seen True (it stay
 static PyObject *s_receivers, *s_cache, *s_data, *s_sender, *s_wired, *s_signal_id, *s_proxied,
     *s_error, *s_async_calls, *s_tracers, *s_record_all, *s_lone_unheard, *s_catch_all,
     *s_filtering, *s_enabled, *s_plans, *s_marks, *s_n, *s_infos, *s_results, *s_signal,
-    *s_end, *s_thread_id, *s_listener, *s_value_options, *s_buffer, *s_seen, *s_record,
+    *s_end, *s_thread_id, *s_value_options, *s_buffer, *s_seen, *s_record,
     *s_append, *s_by_ids, *s_signal_names, *s_sender_labels, *s_thread_names, *s_plain_record,
     *s_ref, *s_full, *s_kinds, *s_models, *s_dict, *s_id, *s_parent, *s_method, *s_start,
     *s_task_calls, *s_threads_marked, *s_safe;
@@ -324,13 +320,16 @@ static PyObject *lone_unheard; /* a dict, or NULL (record.lone_unheard is None) 
 static PyObject *lone_tracer;  /* the only running tracer, plain ``_record``; or NULL */
 static PyObject *lone_append;  /* lone_tracer._buffer.append (never rebound) */
 static PyObject *lone_options; /* lone_tracer._value_options: (redactor, reprs) */
+static PyObject *lone_seen;    /* lone_tracer._seen, an itertools.count (never rebound) */
+static int lone_hides;         /* lone_tracer's redactor.enabled (set by its __init__ only) */
 
 static int unheard_flush(void); /* the unheard table (below) */
 static void plans_forget(void); /* the redaction plans (below) */
 
 /* regroup(catch_all, filtering, record_all, lone_unheard, plain): the values
  * tracer._regroup() just gave record's globals; ``plain``: the lone tracer if
- * its ``_record`` is Tracer._record, else None. */
+ * it has no listener and its ``_record`` is Tracer._record, else None (its
+ * ``listener`` setter regroups). */
 static PyObject *
 regroup_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -348,7 +347,8 @@ regroup_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (filters < 0 || all < 0) {
         return NULL;
     }
-    PyObject *append = NULL, *options = NULL; /* new */
+    PyObject *append = NULL, *options = NULL, *seen = NULL; /* new */
+    int hides = 0;
     if (args[4] != Py_None) {
         PyObject *buffer = PyObject_GetAttr(args[4], s_buffer); /* new */
         append = buffer == NULL ? NULL : PyObject_GetAttr(buffer, s_append);
@@ -358,14 +358,25 @@ regroup_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             Py_CLEAR(options);
             PyErr_SetString(PyExc_TypeError, "regroup(): _value_options is not a pair");
         }
-        if (options == NULL) {
+        seen = options == NULL ? NULL : PyObject_GetAttr(args[4], s_seen);
+        if (seen != NULL && Py_TYPE(seen)->tp_iternext == NULL) {
+            Py_CLEAR(seen);
+            PyErr_SetString(PyExc_TypeError, "regroup(): _seen is not an iterator");
+        }
+        PyObject *enabled = seen == NULL ? NULL : PyObject_GetAttr(PyTuple_GET_ITEM(options, 0), s_enabled);
+        hides = enabled == NULL ? -1 : PyObject_IsTrue(enabled);
+        Py_XDECREF(enabled);
+        if (hides < 0) {
             Py_XDECREF(append);
+            Py_XDECREF(options);
+            Py_XDECREF(seen);
             return NULL;
         }
     }
     if (unheard_flush() < 0) { /* the counts so far belong to the tracers of before */
         Py_XDECREF(append);
         Py_XDECREF(options);
+        Py_XDECREF(seen);
         return NULL;
     }
     Py_XSETREF(catch_all, Py_NewRef(args[0]));
@@ -375,6 +386,8 @@ regroup_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_XSETREF(lone_tracer, args[4] == Py_None ? NULL : Py_NewRef(args[4]));
     Py_XSETREF(lone_append, append);   /* steals append */
     Py_XSETREF(lone_options, options); /* steals options */
+    Py_XSETREF(lone_seen, seen);       /* steals seen */
+    lone_hides = hides;
     /* the redactors of the tracers of before; last: the names let go may run
      * Python code (a str subclass's __del__) that sends, or starts a tracer (a
      * regroup() within, whose state must not be replaced by this one's after) */
@@ -404,11 +417,11 @@ truth_of_global_in(PyObject *globals, PyObject *name)
 /* ------------------------------------------------------------------ Timed */
 
 /* capture.timed(receivers, marks): the receivers, noting the clock before each
- * is handed out and once at the end.  Holds the iterator and the marks list. */
+ * is handed out and once at the end.  Holds the iterator and the marks. */
 typedef struct {
     PyObject_HEAD
     PyObject *iterator; /* new; NULL once exhausted */
-    PyObject *marks;    /* new: the send's list of clock readings */
+    PyObject *marks;    /* new: the send's clock readings (a Marks or a list) */
 } Timed;
 
 static void
@@ -452,7 +465,7 @@ static PyTypeObject Timed_Type = {
 };
 
 static PyObject *
-make_timed(PyObject *receivers, PyObject *marks) /* new; marks: a list */
+make_timed(PyObject *receivers, PyObject *marks) /* new; marks: a Marks or a list */
 {
     PyObject *iterator = PyObject_GetIter(receivers); /* new */
     if (iterator == NULL) {
@@ -472,8 +485,8 @@ static PyObject *
 timed_new(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)module;
-    if (nargs != 2 || !PyList_CheckExact(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "timed(receivers, marks: list)");
+    if (nargs != 2 || marks_count(args[1]) < 0) {
+        PyErr_SetString(PyExc_TypeError, "timed(receivers, marks: Marks | list)");
         return NULL;
     }
     return make_timed(args[0], args[1]);
@@ -943,7 +956,7 @@ new_send(PyObject *signal_id, PyObject *name, PyObject *tracers, PyObject *found
     Py_DECREF(loop);
     PyObject *send = send_new((PyTypeObject *)Send_type, NULL, NULL); /* new: the defaults */
     PyObject *id = send == NULL ? NULL : (*Py_TYPE(id_counter)->tp_iternext)(id_counter); /* new: next_id() */
-    PyObject *marks = id == NULL ? NULL : PyList_New(0);               /* new */
+    PyObject *marks = id == NULL ? NULL : marks_new_empty();           /* new */
     if (marks == NULL) {
         Py_XDECREF(id);
         Py_XDECREF(send);
@@ -1262,13 +1275,13 @@ wire_sync(PyObject *send, PyObject *sync, PyObject *asynchronous)
     Py_ssize_t n = PyObject_Size(sync);
     PyObject *marks = SEND(send)->marks; /* borrowed */
     PyObject *timed = NULL;
-    if (n >= 0 && marks != NULL && PyList_CheckExact(marks)) {
+    if (n >= 0 && marks_count(marks) >= 0) {
         SEND(send)->wired = 1;
         Py_XSETREF(SEND(send)->receivers, Py_NewRef(sync));
         SEND(send)->n = n;
         timed = make_timed(sync, marks); /* new */
     } else if (n >= 0 && !PyErr_Occurred()) {
-        PyErr_SetString(PyExc_TypeError, "sigscope._speedups: send.marks is not a list");
+        PyErr_SetString(PyExc_TypeError, "sigscope._speedups: send.marks is not a list of readings");
     }
     PyObject *pair = timed == NULL ? NULL : PyTuple_Pack(2, timed, asynchronous);
     Py_XDECREF(timed);
@@ -1385,28 +1398,6 @@ refers_to(PyObject *ref, PyObject *expected)
     return same;
 }
 
-/* "<label pk=N>" (new), as PyUnicode_FromFormat("<%U pk=%R>", label, pk)
- * without its format parsing: one join.  ``pk`` is an exact int (its repr
- * runs no user code). */
-static PyObject *
-model_pk_text(PyObject *label, PyObject *pk)
-{
-    static PyObject *open_, *mid, *close_, *empty; /* new, made once */
-    if (open_ == NULL && ((open_ = PyUnicode_InternFromString("<")) == NULL ||
-                          (mid = PyUnicode_InternFromString(" pk=")) == NULL ||
-                          (close_ = PyUnicode_InternFromString(">")) == NULL ||
-                          (empty = PyUnicode_InternFromString("")) == NULL)) {
-        Py_CLEAR(open_);
-        return NULL;
-    }
-    PyObject *digits = PyObject_Repr(pk); /* new */
-    PyObject *parts = digits == NULL ? NULL : PyTuple_Pack(5, open_, label, mid, digits, close_);
-    Py_XDECREF(digits);
-    PyObject *text = parts == NULL ? NULL : PyUnicode_Join(empty, parts); /* new */
-    Py_XDECREF(parts);
-    return text;
-}
-
 /* ``ref`` (a weakref.ref) refers to ``expected``, read without calling it
  * (1 or 0, never an error).  Not an exact weakref.ref: 0. */
 static int
@@ -1493,82 +1484,10 @@ model_slot(PyTypeObject *cls)
     return slot;
 }
 
-/* prefix + repr(pk) + ">" (new), one allocation when prefix is ASCII and pk
- * fits a long long; else NULL without an error (model_pk_text() does it). */
-static PyObject *
-prefixed_pk(PyObject *prefix, PyObject *pk)
-{
-    int overflow = 0;
-    long long number = PyLong_AsLongLongAndOverflow(pk, &overflow);
-    if (overflow || !PyUnicode_IS_ASCII(prefix)) {
-        return NULL;
-    }
-    char digits[24];
-    int at = (int)sizeof(digits);
-    unsigned long long rest = number < 0 ? 0ULL - (unsigned long long)number : (unsigned long long)number;
-    do {
-        digits[--at] = (char)('0' + rest % 10);
-        rest /= 10;
-    } while (rest != 0);
-    if (number < 0) {
-        digits[--at] = '-';
-    }
-    Py_ssize_t head = PyUnicode_GET_LENGTH(prefix), count = (Py_ssize_t)sizeof(digits) - at;
-    PyObject *text = PyUnicode_New(head + count + 1, 127); /* new */
-    if (text == NULL) {
-        return NULL;
-    }
-    Py_UCS1 *out = PyUnicode_1BYTE_DATA(text);
-    memcpy(out, PyUnicode_1BYTE_DATA(prefix), (size_t)head);
-    memcpy(out + head, digits + at, (size_t)count);
-    out[head + count] = '>';
-    return text;
-}
-
-/* values._model_text() for an instance of a model class values.describe() has
- * already cached, with an int pk and a short label: the text (new).  NULL
- * without an error: not that case (the Python code decides); with one: a
- * BaseException to propagate. */
-static PyObject *
-model_text(PyObject *value, PyObject *reprs)
-{
-    if (reprs != s_safe && (!PyUnicode_CheckExact(reprs) || PyUnicode_Compare(reprs, s_full) == 0)) {
-        return NULL; /* reprs="full": full_repr(), in Python */
-    }
-    ModelSlot *slot = model_slot(Py_TYPE(value)); /* borrowed */
-    if (slot == NULL) {
-        return NULL;
-    }
-    /* new, all: Python code may run below and reuse the slot */
-    PyObject *attname = Py_NewRef(PyTuple_GET_ITEM(slot->entry, 2));
-    PyObject *label = Py_NewRef(PyTuple_GET_ITEM(slot->entry, 1));
-    PyObject *prefix = Py_NewRef(slot->prefix);
-    /* object.__getattribute__(value, "__dict__"), as values._instance_dict() */
-    PyObject *state = PyObject_GenericGetAttr(value, s_dict); /* new */
-    PyObject *text = NULL;
-    if (state != NULL && PyDict_CheckExact(state)) {
-        PyObject *pk = PyDict_GetItemWithError(state, attname); /* borrowed; a str key */
-        if (pk != NULL && PyLong_CheckExact(pk)) {
-            text = prefixed_pk(prefix, pk); /* new: "<label pk=N>" */
-            if (text == NULL && !PyErr_Occurred()) {
-                text = model_pk_text(label, pk);
-            }
-            if (text != NULL && PyUnicode_GET_LENGTH(text) > limit) {
-                Py_CLEAR(text); /* values._clip(): in Python */
-            }
-        }
-    }
-    Py_XDECREF(state);
-    Py_DECREF(attname);
-    Py_DECREF(label);
-    Py_DECREF(prefix);
-    return text;
-}
-
-/* The offset of StrDict's slot ``name`` (an object slot of exactly that
+/* The offset of the slot ``name`` of ``cls`` (an object slot of exactly that
  * class: its member descriptor), or 0 if it is not one. */
 static Py_ssize_t
-str_dict_slot(PyObject *cls, const char *name)
+slot_offset(PyObject *cls, const char *name)
 {
     PyObject *descr = PyObject_GetAttrString(cls, name); /* new: our own class's attribute */
     Py_ssize_t offset = 0;
@@ -1584,34 +1503,121 @@ str_dict_slot(PyObject *cls, const char *name)
     return offset;
 }
 
-/* A new values.StrDict(items, length, hidden) (all borrowed), its three
- * slots written directly (its __init__ only assigns them) when its layout is
- * the known one; else the class is called. */
+/* A class of values.py whose instances the C path makes by writing their
+ * object slots directly (its __init__ only assigns them): the offsets of the
+ * slots, read from the class's member descriptors the first time it is seen. */
+#define SLOTS_MAX 3
+
+typedef struct {
+    PyObject *known;               /* new: the class the offsets are of (kept alive) */
+    Py_ssize_t offsets[SLOTS_MAX]; /* 0: not such a slot (the class is called instead) */
+} SlotsClass;
+
+/* A new ``cls(*values)`` (all borrowed), its slots ``names`` written directly when
+ * its layout is the known one; else the class is called.  ``untrack``: the
+ * instance holds only str/int objects (no cycle through it), so the cyclic
+ * GC need not walk it in the ring buffer. */
 static PyObject *
-make_str_dict(PyObject *items, PyObject *length, PyObject *hidden)
+make_slots(SlotsClass *layout, PyObject *cls_obj, const char *const *names, PyObject **values,
+           int n, int untrack)
 {
-    static PyObject *known;       /* new: the str_dict_type the offsets are of */
-    static Py_ssize_t offsets[3]; /* items, length, hidden; 0: not slots */
-    if (known != str_dict_type) { /* (kept alive: no other class at its address) */
-        Py_XSETREF(known, Py_NewRef(str_dict_type));
-        offsets[0] = str_dict_slot(known, "items");
-        offsets[1] = str_dict_slot(known, "length");
-        offsets[2] = str_dict_slot(known, "hidden");
+    if (layout->known != cls_obj) {
+        Py_XSETREF(layout->known, Py_NewRef(cls_obj));
+        for (int i = 0; i < n; i++) {
+            layout->offsets[i] = slot_offset(cls_obj, names[i]);
+        }
     }
-    PyTypeObject *cls = (PyTypeObject *)str_dict_type;
-    if (offsets[0] == 0 || offsets[1] == 0 || offsets[2] == 0 ||
-        cls->tp_new != PyBaseObject_Type.tp_new) {
-        PyObject *call[3] = {items, length, hidden};
-        return PyObject_Vectorcall(str_dict_type, call, 3, NULL);
+    PyTypeObject *cls = (PyTypeObject *)cls_obj;
+    int direct = cls->tp_new == PyBaseObject_Type.tp_new;
+    for (int i = 0; i < n; i++) {
+        direct = direct && layout->offsets[i] != 0;
+    }
+    if (!direct) {
+        return PyObject_Vectorcall(cls_obj, values, (size_t)n, NULL);
     }
     PyObject *kept = cls->tp_alloc(cls, 0); /* new: the slots NULL */
     if (kept != NULL) {
-        PyObject *values[3] = {items, length, hidden};
-        for (int i = 0; i < 3; i++) {
-            *(PyObject **)((char *)kept + offsets[i]) = Py_NewRef(values[i]);
+        for (int i = 0; i < n; i++) {
+            *(PyObject **)((char *)kept + layout->offsets[i]) = Py_NewRef(values[i]);
+        }
+        if (untrack && PyObject_IS_GC(kept)) {
+            PyObject_GC_UnTrack(kept);
         }
     }
     return kept;
+}
+
+/* The length of repr(number) (an int that fits a long long). */
+static Py_ssize_t
+decimal_length(long long number)
+{
+    unsigned long long rest =
+        number < 0 ? 0ULL - (unsigned long long)number : (unsigned long long)number;
+    Py_ssize_t length = number < 0 ? 2 : 1;
+    while (rest >= 10) {
+        rest /= 10;
+        length++;
+    }
+    return length;
+}
+
+/* A new values.ModelPk(prefix, pk) (both borrowed): "<label pk=N>" when read. */
+static PyObject *
+make_model_pk(PyObject *prefix, PyObject *pk)
+{
+    static SlotsClass layout;
+    static const char *const names[] = {"prefix", "pk"};
+    PyObject *values[2] = {prefix, pk};
+    return make_slots(&layout, model_pk_type, names, values, 2, 1);
+}
+
+/* values._model_text() for an instance of a model class values.describe() has
+ * already cached, with an int pk (fitting a long long) and a short label: a
+ * values.ModelPk (new), the same text when read (nothing is formatted
+ * during the send).  NULL without an error: not that case (the Python code
+ * decides); with one: a BaseException to propagate. */
+static PyObject *
+model_text(PyObject *value, PyObject *reprs)
+{
+    if (reprs != s_safe && (!PyUnicode_CheckExact(reprs) || PyUnicode_Compare(reprs, s_full) == 0)) {
+        return NULL; /* reprs="full": full_repr(), in Python */
+    }
+    ModelSlot *slot = model_slot(Py_TYPE(value)); /* borrowed */
+    if (slot == NULL) {
+        return NULL;
+    }
+    /* new, all: Python code may run below and reuse the slot */
+    PyObject *attname = Py_NewRef(PyTuple_GET_ITEM(slot->entry, 2));
+    PyObject *prefix = Py_NewRef(slot->prefix);
+    /* object.__getattribute__(value, "__dict__"), as values._instance_dict() */
+    PyObject *state = PyObject_GenericGetAttr(value, s_dict); /* new */
+    PyObject *kept = NULL;
+    PyObject *pk = state != NULL && PyDict_CheckExact(state)
+                       ? PyDict_GetItemWithError(state, attname) /* borrowed; a str key */
+                       : NULL;
+    if (pk != NULL && PyLong_CheckExact(pk)) {
+        int overflow = 0;
+        long long number = PyLong_AsLongLongAndOverflow(pk, &overflow);
+        /* the text's length ("<label pk=", N, ">"): longer ones are values._clip()'s */
+        if (!overflow &&
+            PyUnicode_GET_LENGTH(prefix) + decimal_length(number) + 1 <= limit) {
+            kept = make_model_pk(prefix, pk);
+        }
+    }
+    Py_XDECREF(state);
+    Py_DECREF(attname);
+    Py_DECREF(prefix);
+    return kept;
+}
+
+/* A new values.StrDict(items, length, hidden) (all borrowed). */
+static PyObject *
+make_str_dict(PyObject *items, PyObject *length, PyObject *hidden)
+{
+    static SlotsClass layout;
+    static const char *const names[] = {"items", "length", "hidden"};
+    PyObject *values[3] = {items, length, hidden};
+    return make_slots(&layout, str_dict_type, names, values, 3, 0);
 }
 
 /* values.str_dict(value, hidden) for a dict whose first ITEMS items are all
@@ -1659,10 +1665,8 @@ value_of(PyObject *value, PyObject *hidden, PyObject *reprs)
             return kept;
         }
     }
-    PyObject *text = model_text(value, reprs); /* new */
-    if (text != NULL) {
-        PyObject *kept = PyObject_CallOneArg(cap_text, text);
-        Py_DECREF(text);
+    PyObject *kept = model_text(value, reprs); /* new: a values.ModelPk */
+    if (kept != NULL) {
         return kept;
     }
     if (PyErr_Occurred()) {
@@ -1864,14 +1868,11 @@ hides_none(SiteSlot *site, PyObject *names, PyObject *redactor)
  * record._kwargs decides (a name may be hidden, or no plan yet; the dict
  * ``named`` is built for it), its (name, value) pairs, ``*names`` NULL. */
 static PyObject *
-kwargs_from_call(Named *named, PyObject *redactor, PyObject *reprs, PyObject **names)
+kwargs_from_call(Named *named, PyObject *redactor, int on, PyObject *reprs, PyObject **names)
 {
     *names = NULL;
     PyObject *hidden = Py_None;
-    PyObject *enabled = PyObject_GetAttr(redactor, s_enabled); /* new */
-    int on = enabled == NULL ? -1 : PyObject_IsTrue(enabled);
-    Py_XDECREF(enabled);
-    SiteSlot *site = on < 0 ? NULL : site_of(named); /* borrowed */
+    SiteSlot *site = site_of(named); /* borrowed */
     /* new, taken at once: hides_none() and value_of() may run Python code that
      * reuses or clears the slot */
     PyObject *kept_names = site == NULL ? NULL : Py_NewRef(site->names);
@@ -2047,8 +2048,9 @@ cached_infos(PyObject *send)
     PyObject *marks = SEND(send)->marks;         /* borrowed */
     PyObject *receivers = SEND(send)->receivers; /* borrowed */
     PyObject *found = NULL;
-    if (marks && receivers && PyList_CheckExact(marks) && PyList_CheckExact(receivers)) {
-        Py_ssize_t n = SEND(send)->n, seen = PyList_GET_SIZE(marks);
+    Py_ssize_t seen = marks_count(marks);
+    if (seen >= 0 && receivers && PyList_CheckExact(receivers)) {
+        Py_ssize_t n = SEND(send)->n;
         Py_ssize_t called = seen > n ? seen - 1 : seen;
         if (!(called > 0 && called == n && PyList_GET_SIZE(receivers) == n)) {
             return NULL;
@@ -2243,41 +2245,37 @@ cached_names(PyObject *signal, PyObject *sender, PyObject **holder, PyObject **l
 }
 
 /* The send's only tracer, if it keeps events in its plain ring buffer
- * (``listener is None`` and ``Tracer._record`` not overridden): new, or NULL. */
+ * (no listener, ``Tracer._record`` not overridden: regroup() was told): new,
+ * or NULL. */
 static PyObject *
 plain_tracer(PyObject *send)
 {
     PyObject *tracers = SEND(send)->tracers; /* borrowed */
     if (lone_tracer == NULL || tracers == NULL || !PyTuple_CheckExact(tracers) ||
         PyTuple_GET_SIZE(tracers) != 1 || PyTuple_GET_ITEM(tracers, 0) != lone_tracer) {
-        return NULL; /* (its ``_record`` was checked by regroup()) */
+        return NULL;
     }
-    PyObject *tracer = Py_NewRef(lone_tracer);
-    PyObject *listener = PyObject_GetAttr(tracer, s_listener); /* new: may be set any time */
-    int ok = listener == Py_None && tracer == lone_tracer; /* still: the read ran no regroup() */
-    Py_XDECREF(listener);
-    if (!ok) {
-        Py_CLEAR(tracer);
-    }
-    return tracer;
+    return Py_NewRef(lone_tracer);
 }
 
 /* tracer._buffer.append((send, kwargs)); next(tracer._seen) (record._finish).
  * Read from the call, the kwargs are kept as (send, names, values) instead:
  * Tracer.events pairs them (no pair tuple per keyword argument here). */
 static int
-buffer_event(PyObject *tracer, PyObject *send, Named *named)
+buffer_event(PyObject *send, Named *named)
 {
     /* new; plain_tracer() just saw tracer == lone_tracer, and no Python code ran since */
     PyObject *options = Py_NewRef(lone_options);
     PyObject *append = Py_NewRef(lone_append); /* new (a receiver may stop the tracer) */
+    PyObject *seen = Py_NewRef(lone_seen);     /* new */
+    int hides = lone_hides;
     PyObject *names = NULL, *kwargs;            /* new */
     if (named_size(named) == 0) {
         kwargs = PyTuple_New(0);
     } else if (named->kwnames == NULL) { /* finish(): the dict given */
         kwargs = kwargs_of(named->dict, PyTuple_GET_ITEM(options, 0), PyTuple_GET_ITEM(options, 1));
     } else {
-        kwargs = kwargs_from_call(named, PyTuple_GET_ITEM(options, 0),
+        kwargs = kwargs_from_call(named, PyTuple_GET_ITEM(options, 0), hides,
                                   PyTuple_GET_ITEM(options, 1), &names);
     }
     Py_DECREF(options);
@@ -2290,12 +2288,12 @@ buffer_event(PyObject *tracer, PyObject *send, Named *named)
     Py_XDECREF(event);
     Py_DECREF(append);
     if (done == NULL) {
+        Py_DECREF(seen);
         return -1;
     }
     Py_DECREF(done);
-    PyObject *seen = PyObject_GetAttr(tracer, s_seen); /* new: an itertools.count */
-    PyObject *count = seen == NULL ? NULL : PyIter_Next(seen);
-    Py_XDECREF(seen);
+    PyObject *count = (*Py_TYPE(seen)->tp_iternext)(seen); /* new: next(tracer._seen) */
+    Py_DECREF(seen);
     if (count == NULL) {
         return PyErr_Occurred() ? -1 : 0;
     }
@@ -2345,7 +2343,7 @@ fast_finish(PyObject *send, PyObject *signal, PyObject *sender, Named *named,
         tracer = plain_tracer(send); /* new */
         if (tracer != NULL) {
             result = set_fields(send, infos, holder, label, thread) < 0 ||
-                             buffer_event(tracer, send, named) < 0
+                             buffer_event(send, named) < 0
                          ? -1
                          : 1;
         }
@@ -2403,9 +2401,9 @@ lookup(PyObject *globals, const char *name)
 static PyObject **const kept[] = {
     &Send_type, &current_var, &safe_capture, &unwrap_pairs, &record_dict, &route_fn,
     &unheard_fn, &finish_fn, &failed_fn, &value_fn, &kwargs_fn, &no_receivers, &limit_obj,
-    &cap_text, &next_id, &capture_dict, &names_dict, &values_dict, &get_running_loop,
+    &next_id, &capture_dict, &names_dict, &values_dict, &get_running_loop,
     &str_dict_type, &wire_fn, &no_calls, &task_calls, &by_ids, &signal_names, &sender_labels,
-    &thread_names, &id_counter,
+    &thread_names, &id_counter, &model_pk_type,
 };
 #define N_KEPT ((Py_ssize_t)(sizeof(kept) / sizeof(kept[0])))
 
@@ -2420,6 +2418,7 @@ release_config(void)
     Py_CLEAR(lone_tracer);
     Py_CLEAR(lone_append);
     Py_CLEAR(lone_options);
+    Py_CLEAR(lone_seen);
     for (Py_ssize_t i = 0; i < UNHEARD_SLOTS; i++) {
         (void)unheard_settle(&unheard_slots[i], NULL); /* dropped, not added: shutdown */
     }
@@ -2467,12 +2466,12 @@ configure(PyObject *module, PyObject *args, PyObject *kwargs)
         lookup(cap, "unwrap_pairs"), globals,                 lookup(globals, "route"),
         lookup(globals, "unheard"), lookup(globals, "_finish"), lookup(globals, "failed"),
         lookup(globals, "_value"), lookup(globals, "_kwargs"), nothing,
-        lookup(globals, "LIMIT"), lookup(globals, "cap_text"), ids,
+        lookup(globals, "LIMIT"), ids,
         cap,                      names_globals,              values_globals,
         loop,                     lookup(values_globals, "StrDict"), wire,
         lookup(cap, "NO_CALLS"),  lookup(cap, "task_calls"),  lookup(names_globals, "_by_ids"),
         lookup(names_globals, "_signal_names"), lookup(names_globals, "_sender_labels"),
-        lookup(globals, "thread_names"), counter,
+        lookup(globals, "thread_names"), counter, lookup(values_globals, "ModelPk"),
     };
     PyObject *items = lookup(values_globals, "ITEMS");
     for (Py_ssize_t i = 0; i < N_KEPT; i++) {
@@ -2483,7 +2482,7 @@ configure(PyObject *module, PyObject *args, PyObject *kwargs)
     }
     PyObject *send = found[0];
     int dicts = 1;
-    for (Py_ssize_t i = 22; i < 27; i++) { /* task_calls ... thread_names */
+    for (Py_ssize_t i = 21; i < 26; i++) { /* task_calls ... thread_names */
         dicts = dicts && PyDict_CheckExact(found[i]);
     }
     if (!PyType_Check(send) || !PyType_IsSubtype((PyTypeObject *)send, &Send_Type) ||
@@ -2656,7 +2655,6 @@ intern_names(void)
     INTERN(s_signal, "signal");
     INTERN(s_end, "end");
     INTERN(s_thread_id, "thread_id");
-    INTERN(s_listener, "listener");
     INTERN(s_value_options, "_value_options");
     INTERN(s_buffer, "_buffer");
     INTERN(s_seen, "_seen");
@@ -2688,7 +2686,7 @@ PyInit__speedups(void)
 {
     one = PyLong_FromLong(1);
     zero = PyLong_FromLong(0);
-    if (one == NULL || zero == NULL || PyType_Ready(&Send_Type) < 0 || intern_names() < 0 || PyType_Ready(&Timed_Type) < 0 || PyType_Ready(&SyncSend_Type) < 0 ||
+    if (one == NULL || zero == NULL || PyType_Ready(&Send_Type) < 0 || intern_names() < 0 || PyType_Ready(&Timed_Type) < 0 || PyType_Ready(&Marks_Type) < 0 || PyType_Ready(&SyncSend_Type) < 0 ||
         PyType_Ready(&Live_Type) < 0) {
         return NULL;
     }
@@ -2698,6 +2696,7 @@ PyInit__speedups(void)
     }
     if (PyModule_AddObjectRef(module, "SyncSend", (PyObject *)&SyncSend_Type) < 0 ||
         PyModule_AddObjectRef(module, "Timed", (PyObject *)&Timed_Type) < 0 ||
+        PyModule_AddObjectRef(module, "Marks", (PyObject *)&Marks_Type) < 0 ||
         PyModule_AddObjectRef(module, "Send", (PyObject *)&Send_Type) < 0 ||
         PyModule_AddObjectRef(module, "LiveReceivers", (PyObject *)&Live_Type) < 0) {
         Py_DECREF(module);

@@ -12,14 +12,15 @@ from sigscope.records import ErrorInfo, ReceiverCall, SendEvent
 from sigscope.tracing import capture as cap
 from sigscope.tracing import record
 from sigscope.tracing.errors import Captured, error_info
-from sigscope.tracing.values import StrDict, describe
+from sigscope.tracing.values import ModelPk, StrDict, describe
 
 __all__ = ["freeze"]
 
 
 def _text(value: Any) -> str:
     cls = type(value)
-    return str(value) if cls is record.cap_text or cls is StrDict else describe(value)
+    deferred = cls is record.cap_text or cls is StrDict or cls is ModelPk
+    return str(value) if deferred else describe(value)
 
 
 def _outcome(value: Any) -> tuple[str | None, ErrorInfo | None]:

@@ -148,7 +148,7 @@ def _finish(send: cap.PureSend, signal: Any, sender: Any, named: dict[str, Any],
     if len(tracers) == 1:
         tracer = tracers[0]
         kwargs = kwargs_of(named, *tracer._value_options) if named else ()
-        if tracer.listener is None and type(tracer)._record is _plain_record:
+        if tracer._listener is None and type(tracer)._record is _plain_record:
             tracer._buffer.append((send, kwargs))
             next(tracer._seen)
         else:

@@ -52,7 +52,9 @@ def _regroup() -> None:
     alone = record.catch_all[0] if len(_active) == 1 and record.catch_all else None
     record.lone_unheard = alone._unheard if alone is not None else None
     if accel.compiled is not None:  # the C hot path's copy (it never reads record's dict)
-        plain = alone if alone is not None and type(alone)._record is Tracer._record else None
+        plain = alone if alone is not None and alone._listener is None else None
+        if plain is not None and type(plain)._record is not Tracer._record:
+            plain = None
         accel.compiled.regroup(
             record.catch_all, record.filtering, record.record_all, record.lone_unheard, plain
         )
@@ -146,12 +148,13 @@ class Tracer:
         self._value_options = (self._redactor, reprs)
         self.record_empty = record_empty
         self.max_events = max_events
-        self.listener = listener
+        self._listener = listener
         self.listener_errors = 0
         #: (send, kwargs pairs), or (send, names, values) from the C path
         self._buffer: deque[tuple[Any, ...]] = deque(maxlen=max_events)
         self._frozen: dict[int, SendEvent] = {}
-        self._seen = itertools.count()
+        self._seen = itertools.count()  # never rebound: the C path keeps it (see clear())
+        self._seen_before = 0  # what _seen had counted at the last clear()
         self._unheard: dict[Any, int] = {}
         self._unheard_names: dict[Any, tuple[Any, str | None]] = {}
         self._retired: dict[tuple[Any, str | None], int] = {}
@@ -160,6 +163,18 @@ class Tracer:
         self._extras = extras.ExtraRecords(max_events, threading.Lock())
         self.trace = Trace(self)
         self.running = False
+
+    @property
+    def listener(self) -> Callable[[SendEvent], None] | None:
+        """Called with each :class:`~sigscope.records.SendEvent` as it is recorded (or ``None``)."""
+        return self._listener
+
+    @listener.setter
+    def listener(self, listener: Callable[[SendEvent], None] | None) -> None:
+        with _lock:  # the C path's lone plain tracer is one without a listener: regroup
+            self._listener = listener
+            if self.running:
+                _regroup()
 
     # -- lifecycle
     def start(self) -> Tracer:
@@ -212,8 +227,10 @@ class Tracer:
     @property
     def dropped(self) -> int:
         """Events pushed out of the ring buffer."""
-        seen = int(repr(self._seen)[6:-1])  # "count(N)": N sends were recorded
-        return max(0, seen - len(self._buffer))
+        return max(0, self._count_seen() - self._seen_before - len(self._buffer))
+
+    def _count_seen(self) -> int:
+        return int(repr(self._seen)[6:-1])  # "count(N)": N sends were recorded
 
     @property
     def unheard(self) -> tuple[UnheardSends, ...]:
@@ -245,7 +262,7 @@ class Tracer:
         self._extras.clear()
         self._buffer.clear()
         self._frozen = {}
-        self._seen = itertools.count()
+        self._seen_before = self._count_seen()
         _settle_unheard()  # the C table's counts so far go with the keys removed here
         self._unheard.clear()
         self._unheard_names.clear()
@@ -257,13 +274,13 @@ class Tracer:
     def _record(self, send: Any, kwargs: tuple[tuple[str, Any], ...]) -> None:
         self._buffer.append((send, kwargs))
         next(self._seen)
-        if self.listener is not None:
+        if self._listener is not None:
             event = self._frozen[send.id] = freeze(send, kwargs)
             self._notify(event)
 
     def _notify(self, event: SendEvent) -> None:
         try:
-            self.listener(event)  # type: ignore[misc]
+            self._listener(event)  # type: ignore[misc]
         except Exception as exc:
             self.listener_errors += 1
             if self.listener_errors == 1:

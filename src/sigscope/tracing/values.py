@@ -216,6 +216,30 @@ class StrDict:
         return _container(pairs, dict, LIMIT, self.hidden, 0, self.length)
 
 
+class ModelPk:
+    """A model instance's description, ``<label pk=N>``, made when read.
+
+    Made during the send by the C accelerator, from the instance's ``__dict__``
+    (its ``pk`` an exact ``int``); holds a string and that int, nothing else of
+    the application: no text is formatted during the send.  ``str()`` of it is
+    what :func:`describe` returns for the instance.  (The C accelerator writes
+    the two slots directly: keep ``__init__`` assigning them and nothing else.)
+
+    Examples
+    --------
+    >>> str(ModelPk("<blog.Tag pk=", 7))
+    '<blog.Tag pk=7>'
+    """
+
+    __slots__ = ("pk", "prefix")
+
+    def __init__(self, prefix: str, pk: int) -> None:
+        self.prefix, self.pk = prefix, pk
+
+    def __str__(self) -> str:
+        return f"{self.prefix}{int.__repr__(self.pk)}>"
+
+
 def str_dict(value: dict[Any, Any], hidden: Any) -> StrDict | None:
     """A :class:`StrDict` of ``value`` (a WSGI ``environ``), or ``None`` if it has other types.
 
