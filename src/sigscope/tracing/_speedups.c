@@ -972,6 +972,32 @@ new_send(PyObject *signal_id, PyObject *name, PyObject *tracers, PyObject *found
     return send;
 }
 
+/* id(signal) (new).  The int objects of the last few addresses are kept: an
+ * int's value is the address, whichever object lives there now. */
+#define ID_SLOTS 8 /* a power of two */
+
+static PyObject *
+address_of(PyObject *signal)
+{
+    static struct {
+        void *address;
+        PyObject *id; /* new, or NULL */
+    } slots[ID_SLOTS];
+    uintptr_t address = (uintptr_t)signal;
+    size_t at = (size_t)((address >> 4) & (ID_SLOTS - 1));
+    if (slots[at].address == signal && slots[at].id != NULL) {
+        return Py_NewRef(slots[at].id);
+    }
+    PyObject *id = PyLong_FromVoidPtr(signal); /* new */
+    if (id != NULL) {
+        PyObject *old = slots[at].id;
+        slots[at].address = signal;
+        slots[at].id = Py_NewRef(id);
+        Py_XDECREF(old); /* an int: no code runs */
+    }
+    return id;
+}
+
 /* Call Django's method inside a new traced send.  patch._django_sync's body
  * from ``send = _Send(...)`` on.  Returns the responses (new) or NULL. */
 static PyObject *
@@ -979,7 +1005,7 @@ traced_call(SyncSend *self, PyObject *const *args, size_t nargsf, PyObject *kwna
             PyObject *tracers, PyObject *found, PyObject *sender, Py_ssize_t sender_at)
 {
     PyObject *signal = args[0];
-    PyObject *signal_id = PyLong_FromVoidPtr(signal); /* new */
+    PyObject *signal_id = address_of(signal); /* new */
     if (signal_id == NULL) {
         return NULL;
     }
@@ -2126,6 +2152,29 @@ thread_ident(void)
     return Py_NewRef(last);
 }
 
+/* ``thread`` (this thread's ident, an int) is a key of record.thread_names:
+ * 1, else 0 (or -1 with an error), as PyDict_Contains.  That dict only grows:
+ * the ident last found is remembered with the dict's size, and looked up again
+ * once another thread's name was added. */
+static unsigned long named_ident;     /* thread_named()'s last hit */
+static Py_ssize_t named_size_seen = -1; /* and the size of the dict then (-1: none) */
+
+static int
+thread_named(PyObject *thread)
+{
+    unsigned long ident = PyThread_get_thread_ident();
+    Py_ssize_t size = PyDict_GET_SIZE(thread_names);
+    if (ident == named_ident && size == named_size_seen) {
+        return 1;
+    }
+    int found = PyDict_Contains(thread_names, thread); /* an int key: no user code */
+    if (found == 1) {
+        named_ident = ident;
+        named_size_seen = size;
+    }
+    return found;
+}
+
 /* The signals and senders named last: names._signal_names' holder of each
  * signal (and its ``ref``), names._sender_labels' (weakref, label) entry of
  * each sender, strong references, each checked by its weak reference
@@ -2234,7 +2283,7 @@ cached_names(PyObject *signal, PyObject *sender, PyObject **holder, PyObject **l
         return 0;
     }
     *thread = thread_ident(); /* new: threading.get_ident() */
-    if (*thread == NULL || PyDict_Contains(thread_names, *thread) != 1) {
+    if (*thread == NULL || thread_named(*thread) != 1) {
         Py_CLEAR(*label);
         Py_CLEAR(*thread);
         Py_DECREF(found);
@@ -2429,6 +2478,7 @@ release_config(void)
     name_slots_forget(sender_slots);
     sequence_slots_forget();
     filtering_on = record_all_on = 0;
+    named_size_seen = -1; /* thread_names may be another dict next time */
     configured_in = -1;
 }
 
@@ -2507,6 +2557,7 @@ configure(PyObject *module, PyObject *args, PyObject *kwargs)
     Py_DECREF(counter); /* kept[] holds its own reference now */
     limit = new_limit;
     items_limit = new_items;
+    named_size_seen = -1; /* thread_names may be another dict now */
     has_async = asynchronous;
     configured_in = this_interpreter();
     Py_RETURN_NONE;
