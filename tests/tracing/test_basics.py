@@ -248,6 +248,54 @@ def test_clear_while_recording_starts_the_dropped_count_again():
     assert [e.calls[0].result for e in tracer.events] == [f"('plain', {n})" for n in (2, 3, 4)]
 
 
+def test_sends_of_threads_that_take_turns_carry_each_thread_s_name():
+    ping.connect(plain)
+    turns = [threading.Event() for _ in range(7)]
+
+    def take_turns(mine: range) -> None:
+        for turn in mine:
+            assert turns[turn].wait(timeout=60)
+            ping.send(sender=None, n=turn)
+            if turn + 1 < len(turns):
+                turns[turn + 1].set()
+
+    workers = [
+        threading.Thread(target=take_turns, args=(range(first, 7, 2),), name=f"worker-{first}")
+        for first in (0, 1)
+    ]
+    with sigscope.trace() as t:
+        ping.send(sender=None, n=-2)
+        ping.send(sender=None, n=-1)  # this thread's name is known and found now
+        for worker in workers:  # both alive throughout: two different idents
+            worker.start()
+        turns[0].set()
+        for worker in workers:
+            worker.join(timeout=60)
+        ping.send(sender=None, n=7)
+    names = [e.thread for e in sorted(t.events, key=lambda e: e.id)]
+    mine = threading.current_thread().name
+    assert names == [mine, mine] + ["worker-0", "worker-1"] * 3 + ["worker-0", mine]
+
+
+def test_a_thread_that_gets_a_finished_thread_s_ident_shows_its_own_name():
+    ping.connect(plain)
+    idents = []
+
+    def work() -> None:
+        idents.append(threading.get_ident())
+        ping.send(sender=None)
+        ping.send(sender=None)
+
+    with sigscope.trace() as t:
+        for n in range(10):  # one after the other: glibc hands a finished thread's ident out again
+            worker = threading.Thread(target=work, name=f"one-after-another-{n}")
+            worker.start()
+            worker.join(timeout=60)
+    names = [e.thread for e in sorted(t.events, key=lambda e: e.id)]
+    assert names == [f"one-after-another-{n}" for n in range(10) for _ in range(2)]
+    assert [e.thread_id for e in sorted(t.events, key=lambda e: e.id)][::2] == idents
+
+
 def test_filters_by_signal_sender_and_app():
     order, post = apps.get_model("shop", "Order"), apps.get_model("blog", "Post")
     ping.connect(plain)

@@ -157,7 +157,7 @@ static PyObject *task_calls;    /* capture.task_calls */
 static PyObject *by_ids;        /* names._by_ids */
 static PyObject *signal_names;  /* names._signal_names */
 static PyObject *sender_labels; /* names._sender_labels */
-static PyObject *thread_names;  /* record.thread_names */
+static PyObject *thread_name_fn; /* record.thread_name */
 static PyObject *id_counter;    /* capture.next_id.__self__: the itertools.count */
 static int threads_marked;      /* capture.threads_marked was seen True (it stays True) */
 
@@ -166,7 +166,7 @@ static PyObject *s_receivers, *s_cache, *s_data, *s_sender, *s_wired, *s_signal_
     *s_error, *s_async_calls, *s_tracers, *s_record_all, *s_lone_unheard, *s_catch_all,
     *s_filtering, *s_enabled, *s_plans, *s_marks, *s_n, *s_infos, *s_results, *s_signal,
     *s_end, *s_thread_id, *s_value_options, *s_buffer, *s_seen, *s_record,
-    *s_append, *s_by_ids, *s_signal_names, *s_sender_labels, *s_thread_names, *s_plain_record,
+    *s_append, *s_by_ids, *s_signal_names, *s_sender_labels, *s_thread_key, *s_plain_record,
     *s_ref, *s_full, *s_kinds, *s_models, *s_dict, *s_id, *s_parent, *s_method, *s_start,
     *s_task_calls, *s_threads_marked, *s_safe;
 
@@ -206,7 +206,7 @@ typedef struct {
     char proxied, wired;
     Py_ssize_t running, n;
     PyObject *receivers, *calls, *async_calls, *error, *task, *task_key; /* defaults */
-    PyObject *signal, *sender, *thread_id, *infos, *results; /* set when the send ends */
+    PyObject *signal, *sender, *thread_id, *thread_name, *infos, *results; /* set at its end */
 } SendObject;
 
 static PyObject *no_calls; /* capture.NO_CALLS (new; set by configure()) */
@@ -245,8 +245,8 @@ send_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 
 #define SEND_FIELDS(X)                                                                            \
     X(id) X(parent) X(signal_id) X(method) X(tracers) X(marks) X(receivers) X(calls)              \
-        X(async_calls) X(error) X(task) X(task_key) X(signal) X(sender) X(thread_id) X(infos)     \
-            X(results)
+        X(async_calls) X(error) X(task) X(task_key) X(signal) X(sender) X(thread_id)               \
+            X(thread_name) X(infos) X(results)
 
 static int
 send_traverse(SendObject *self, visitproc visit, void *arg)
@@ -2152,27 +2152,26 @@ thread_ident(void)
     return Py_NewRef(last);
 }
 
-/* ``thread`` (this thread's ident, an int) is a key of record.thread_names:
- * 1, else 0 (or -1 with an error), as PyDict_Contains.  That dict only grows:
- * the ident last found is remembered with the dict's size, and looked up again
- * once another thread's name was added. */
-static unsigned long named_ident;     /* thread_named()'s last hit */
-static Py_ssize_t named_size_seen = -1; /* and the size of the dict then (-1: none) */
-
-static int
-thread_named(PyObject *thread)
+/* This thread's name as the tracer shows it (new; NULL with an error): kept
+ * in the thread state's dict (PyThreadState_GetDict(), documented for such
+ * per-thread state: it goes with the thread, so a new thread that gets a dead
+ * one's ident gets its own name), from record.thread_name() the first time. */
+static PyObject *
+thread_name_here(void)
 {
-    unsigned long ident = PyThread_get_thread_ident();
-    Py_ssize_t size = PyDict_GET_SIZE(thread_names);
-    if (ident == named_ident && size == named_size_seen) {
-        return 1;
+    PyObject *state = PyThreadState_GetDict(); /* borrowed; NULL: no thread state */
+    PyObject *name = state == NULL ? NULL : PyDict_GetItemWithError(state, s_thread_key);
+    if (name != NULL) {
+        return Py_NewRef(name); /* borrowed from a dict only this thread uses */
     }
-    int found = PyDict_Contains(thread_names, thread); /* an int key: no user code */
-    if (found == 1) {
-        named_ident = ident;
-        named_size_seen = size;
+    if (PyErr_Occurred()) {
+        return NULL;
     }
-    return found;
+    name = PyObject_CallNoArgs(thread_name_fn); /* new: threading.current_thread().name */
+    if (name != NULL && state != NULL && PyDict_SetItem(state, s_thread_key, name) < 0) {
+        Py_CLEAR(name);
+    }
+    return name;
 }
 
 /* The signals and senders named last: names._signal_names' holder of each
@@ -2266,13 +2265,14 @@ cached_label(PyObject *sender)
     return label;
 }
 
-/* The signal's cached name holder, the sender's cached label, the thread id
- * (record._finish's cache hits), all new; 0 when one is not cached. */
+/* The signal's cached name holder, the sender's cached label, the thread's id
+ * and name (record._finish's cache hits), all new; 0 when one is not cached
+ * (or with an error). */
 static int
 cached_names(PyObject *signal, PyObject *sender, PyObject **holder, PyObject **label,
-             PyObject **thread)
+             PyObject **thread, PyObject **thread_name)
 {
-    *holder = *label = *thread = NULL;
+    *holder = *label = *thread = *thread_name = NULL;
     PyObject *found = cached_holder(signal); /* new */
     if (found == NULL) {
         return 0;
@@ -2283,7 +2283,8 @@ cached_names(PyObject *signal, PyObject *sender, PyObject **holder, PyObject **l
         return 0;
     }
     *thread = thread_ident(); /* new: threading.get_ident() */
-    if (*thread == NULL || thread_named(*thread) != 1) {
+    *thread_name = *thread == NULL ? NULL : thread_name_here(); /* new */
+    if (*thread_name == NULL) {
         Py_CLEAR(*label);
         Py_CLEAR(*thread);
         Py_DECREF(found);
@@ -2351,7 +2352,8 @@ buffer_event(PyObject *send, Named *named)
 }
 
 static int
-set_fields(PyObject *send, PyObject *infos, PyObject *holder, PyObject *label, PyObject *thread)
+set_fields(PyObject *send, PyObject *infos, PyObject *holder, PyObject *label, PyObject *thread,
+           PyObject *thread_name)
 {
     SendObject *fields = SEND(send); /* all borrowed arguments: each field takes a new ref */
     fields->end = clock_ns();
@@ -2360,6 +2362,7 @@ set_fields(PyObject *send, PyObject *infos, PyObject *holder, PyObject *label, P
     Py_XSETREF(fields->signal, Py_NewRef(holder));
     Py_XSETREF(fields->sender, Py_NewRef(label));
     Py_XSETREF(fields->thread_id, Py_NewRef(thread));
+    Py_XSETREF(fields->thread_name, Py_NewRef(thread_name));
     return 0;
 }
 
@@ -2385,13 +2388,13 @@ fast_finish(PyObject *send, PyObject *signal, PyObject *sender, Named *named,
         Py_XDECREF(infos);
         return PyErr_Occurred() ? -1 : 0;
     }
-    PyObject *holder, *label, *thread; /* new, on success */
+    PyObject *holder, *label, *thread, *thread_name; /* new, on success */
     PyObject *tracer = NULL;
     int result = 0;
-    if (cached_names(signal, sender, &holder, &label, &thread)) {
+    if (cached_names(signal, sender, &holder, &label, &thread, &thread_name)) {
         tracer = plain_tracer(send); /* new */
         if (tracer != NULL) {
-            result = set_fields(send, infos, holder, label, thread) < 0 ||
+            result = set_fields(send, infos, holder, label, thread, thread_name) < 0 ||
                              buffer_event(send, named) < 0
                          ? -1
                          : 1;
@@ -2399,6 +2402,7 @@ fast_finish(PyObject *send, PyObject *signal, PyObject *sender, Named *named,
         Py_DECREF(holder);
         Py_DECREF(label);
         Py_DECREF(thread);
+        Py_DECREF(thread_name);
     }
     Py_XDECREF(tracer);
     Py_DECREF(infos);
@@ -2452,7 +2456,7 @@ static PyObject **const kept[] = {
     &unheard_fn, &finish_fn, &failed_fn, &value_fn, &kwargs_fn, &no_receivers, &limit_obj,
     &next_id, &capture_dict, &names_dict, &values_dict, &get_running_loop,
     &str_dict_type, &wire_fn, &no_calls, &task_calls, &by_ids, &signal_names, &sender_labels,
-    &thread_names, &id_counter, &model_pk_type,
+    &thread_name_fn, &id_counter, &model_pk_type,
 };
 #define N_KEPT ((Py_ssize_t)(sizeof(kept) / sizeof(kept[0])))
 
@@ -2478,7 +2482,6 @@ release_config(void)
     name_slots_forget(sender_slots);
     sequence_slots_forget();
     filtering_on = record_all_on = 0;
-    named_size_seen = -1; /* thread_names may be another dict next time */
     configured_in = -1;
 }
 
@@ -2521,7 +2524,7 @@ configure(PyObject *module, PyObject *args, PyObject *kwargs)
         loop,                     lookup(values_globals, "StrDict"), wire,
         lookup(cap, "NO_CALLS"),  lookup(cap, "task_calls"),  lookup(names_globals, "_by_ids"),
         lookup(names_globals, "_signal_names"), lookup(names_globals, "_sender_labels"),
-        lookup(globals, "thread_names"), counter, lookup(values_globals, "ModelPk"),
+        lookup(globals, "thread_name"), counter, lookup(values_globals, "ModelPk"),
     };
     PyObject *items = lookup(values_globals, "ITEMS");
     for (Py_ssize_t i = 0; i < N_KEPT; i++) {
@@ -2532,7 +2535,7 @@ configure(PyObject *module, PyObject *args, PyObject *kwargs)
     }
     PyObject *send = found[0];
     int dicts = 1;
-    for (Py_ssize_t i = 21; i < 26; i++) { /* task_calls ... thread_names */
+    for (Py_ssize_t i = 21; i < 25; i++) { /* task_calls ... _sender_labels */
         dicts = dicts && PyDict_CheckExact(found[i]);
     }
     if (!PyType_Check(send) || !PyType_IsSubtype((PyTypeObject *)send, &Send_Type) ||
@@ -2557,7 +2560,6 @@ configure(PyObject *module, PyObject *args, PyObject *kwargs)
     Py_DECREF(counter); /* kept[] holds its own reference now */
     limit = new_limit;
     items_limit = new_items;
-    named_size_seen = -1; /* thread_names may be another dict now */
     has_async = asynchronous;
     configured_in = this_interpreter();
     Py_RETURN_NONE;
@@ -2714,7 +2716,7 @@ intern_names(void)
     INTERN(s_by_ids, "_by_ids");
     INTERN(s_signal_names, "_signal_names");
     INTERN(s_sender_labels, "_sender_labels");
-    INTERN(s_thread_names, "thread_names");
+    INTERN(s_thread_key, "sigscope.tracing: this thread's name");
     INTERN(s_plain_record, "_plain_record");
     INTERN(s_ref, "ref");
     INTERN(s_full, "full");

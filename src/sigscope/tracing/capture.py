@@ -79,6 +79,7 @@ class PureSend:
     signal: Any
     sender: str | None
     thread_id: int
+    thread_name: str
     infos: tuple[Any, ...]
     results: Any
     end: int

@@ -92,7 +92,7 @@ def freeze(send: cap.PureSend, kwargs: tuple[tuple[str, Any], ...]) -> SendEvent
         method=send.method,
         sender=send.sender,
         kwargs=tuple((k, _text(v)) for k, v in kwargs),
-        thread=record.thread_names.get(send.thread_id, "?"),
+        thread=getattr(send, "thread_name", "?"),
         thread_id=send.thread_id,
         task=send.task,
         started_at=cap.WALL0 + (send.start - cap.CLOCK0) / 1e9,

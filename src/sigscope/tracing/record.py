@@ -36,7 +36,19 @@ record_all = False
 #: The ``unheard`` counts of the only running tracer, when it has no filters (else ``None``).
 lone_unheard: dict[Any, int] | None = None
 internal_errors = 0
-thread_names: dict[int, str] = {}
+#: This thread's name as its first recorded send saw it (per thread, not per ident:
+#: a new thread can get a dead one's ident).  The C path keeps the same in the
+#: thread state's dict (``PyThreadState_GetDict``), from :func:`thread_name`.
+_here = threading.local()
+
+
+def thread_name() -> str:
+    """The sending thread's name (``threading.current_thread().name`` at its first send)."""
+    try:
+        return _here.name  # type: ignore[no-any-return]
+    except AttributeError:
+        name = _here.name = threading.current_thread().name
+        return name
 
 
 def route(signal: Any, sender: Any) -> tuple[Any, ...]:
@@ -141,10 +153,8 @@ def _finish(send: cap.PureSend, signal: Any, sender: Any, named: dict[str, Any],
         send.sender = (
             cached[1] if cached is not None and cached[0]() is sender else sender_label(sender)
         )
-    ident = _get_ident()
-    send.thread_id = ident
-    if ident not in thread_names:
-        thread_names[ident] = threading.current_thread().name
+    send.thread_id = _get_ident()
+    send.thread_name = thread_name()
     if len(tracers) == 1:
         tracer = tracers[0]
         kwargs = kwargs_of(named, *tracer._value_options) if named else ()
