@@ -45,7 +45,7 @@ _here = threading.local()
 def thread_name() -> str:
     """The sending thread's name (``threading.current_thread().name`` at its first send)."""
     try:
-        return _here.name  # type: ignore[no-any-return]
+        return _here.name
     except AttributeError:
         name = _here.name = threading.current_thread().name
         return name
