@@ -93,7 +93,7 @@ def test_a_model_instance_is_shown_by_label_and_pk_and_not_kept(pk):
     gc.collect()
     assert [r() for r in refs] == [None, None, None]
     assert [dict(e.kwargs)["instance"] for e in trace.events] == [f"<blog.Tag pk={pk}>"] * 3
-    kept = {type(entry[-1][0]) for entry in tracer._buffer if len(entry) == 3}
+    kept = {type(entry.kw_values[0]) for entry in tracer._buffer if type(entry) is not tuple}
     if accel.enabled and accel.compiled is not None and abs(pk) < 2**63:
         assert kept == {ModelPk}  # the C path formatted nothing during the send
     else:

@@ -59,7 +59,7 @@ def _nested_parents() -> list[object]:
     tracer = Tracer().start()
     try:
         signal.send(sender=None)
-        kinds = {type(entry[0]) for entry in tracer._buffer}
+        kinds = {type(entry[0] if type(entry) is tuple else entry) for entry in tracer._buffer}
         assert kinds == {cap.Send}
     finally:
         tracer.stop()

@@ -207,6 +207,7 @@ typedef struct {
     Py_ssize_t running, n;
     PyObject *receivers, *calls, *async_calls, *error, *task, *task_key; /* defaults */
     PyObject *signal, *sender, *thread_id, *thread_name, *infos, *results; /* set at its end */
+    PyObject *kw_names, *kw_values; /* the C path's recorded kwargs (names, values), or NULL */
 } SendObject;
 
 static PyObject *no_calls; /* capture.NO_CALLS (new; set by configure()) */
@@ -246,7 +247,7 @@ send_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 #define SEND_FIELDS(X)                                                                            \
     X(id) X(parent) X(signal_id) X(method) X(tracers) X(marks) X(receivers) X(calls)              \
         X(async_calls) X(error) X(task) X(task_key) X(signal) X(sender) X(thread_id)               \
-            X(thread_name) X(infos) X(results)
+            X(thread_name) X(infos) X(results) X(kw_names) X(kw_values)
 
 static int
 send_traverse(SendObject *self, visitproc visit, void *arg)
@@ -895,9 +896,10 @@ record_send(PyObject *send, PyObject *signal, PyObject *sender, Named *named,
         Py_XSETREF(SEND(send)->tracers, empty); /* steals empty */
         if (fast == 1) {
             /* fast_finish() recorded it: it now holds only ints, strings, the
-             * cached infos and the signal's name holder, nothing that can
-             * refer back to it, and nothing writes to it again.  The cyclic GC
-             * need not walk it (nor its marks) in the ring buffer. */
+             * cached infos, the signal's name holder and the kwargs'
+             * descriptions, nothing that can refer back to it, and nothing
+             * writes to it again.  The cyclic GC need not walk it (nor its
+             * marks) in the ring buffer. */
             PyObject_GC_UnTrack(send);
             if (PyList_CheckExact(SEND(send)->marks)) {
                 PyObject_GC_UnTrack(SEND(send)->marks);
@@ -2309,8 +2311,10 @@ plain_tracer(PyObject *send)
 }
 
 /* tracer._buffer.append((send, kwargs)); next(tracer._seen) (record._finish).
- * Read from the call, the kwargs are kept as (send, names, values) instead:
- * Tracer.events pairs them (no pair tuple per keyword argument here). */
+ * Read from the call, the kwargs are kept in the send itself instead
+ * (send.kw_names, send.kw_values), and the send is the buffer's entry:
+ * Tracer.events pairs them (no pair tuple per keyword argument, no entry
+ * tuple per send). */
 static int
 buffer_event(PyObject *send, Named *named)
 {
@@ -2329,9 +2333,15 @@ buffer_event(PyObject *send, Named *named)
                                   PyTuple_GET_ITEM(options, 1), &names);
     }
     Py_DECREF(options);
-    PyObject *event = kwargs == NULL  ? NULL
-                      : names == NULL ? PyTuple_Pack(2, send, kwargs)
-                                      : PyTuple_Pack(3, send, names, kwargs); /* new */
+    PyObject *event = NULL; /* new */
+    if (kwargs != NULL && names == NULL) {
+        event = PyTuple_Pack(2, send, kwargs);
+    } else if (kwargs != NULL) {
+        Py_XSETREF(SEND(send)->kw_names, names);   /* steals names */
+        Py_XSETREF(SEND(send)->kw_values, kwargs); /* steals kwargs */
+        names = kwargs = NULL;
+        event = Py_NewRef(send);
+    }
     Py_XDECREF(names);
     Py_XDECREF(kwargs);
     PyObject *done = event == NULL ? NULL : PyObject_CallOneArg(append, event); /* new */

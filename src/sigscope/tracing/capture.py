@@ -81,6 +81,8 @@ class PureSend:
     thread_id: int
     thread_name: str
     infos: tuple[Any, ...]
+    kw_names: tuple[str, ...]  # the C path's: its kwargs, described (the entry is the send)
+    kw_values: tuple[Any, ...]
     results: Any
     end: int
 

@@ -150,8 +150,8 @@ class Tracer:
         self.max_events = max_events
         self._listener = listener
         self.listener_errors = 0
-        #: (send, kwargs pairs), or (send, names, values) from the C path
-        self._buffer: deque[tuple[Any, ...]] = deque(maxlen=max_events)
+        #: (send, kwargs pairs), or from the C path the send (kwargs in .kw_names/.kw_values)
+        self._buffer: deque[Any] = deque(maxlen=max_events)
         self._frozen: dict[int, SendEvent] = {}
         self._seen = itertools.count()  # never rebound: the C path keeps it (see clear())
         self._seen_before = 0  # what _seen had counted at the last clear()
@@ -215,11 +215,14 @@ class Tracer:
         captured = list(self._buffer)
         frozen = {}
         for entry in captured:
-            send = entry[0]
+            # (send, kwargs pairs), or from the C path the send, its kwargs in two fields
+            send = entry[0] if type(entry) is tuple else entry
             event = self._frozen.get(send.id)
-            if event is None:  # (send, kwargs), or from the C path (send, names, values)
-                kwargs = entry[1] if len(entry) == 2 else tuple(zip(entry[1], entry[2]))
-                event = freeze(send, kwargs)
+            if event is None:
+                if send is entry:
+                    event = freeze(send, tuple(zip(send.kw_names, send.kw_values)))
+                else:
+                    event = freeze(send, entry[1])
             frozen[send.id] = event
         self._frozen = frozen
         return tuple(sorted(frozen.values(), key=lambda e: e.id))
