@@ -2296,18 +2296,14 @@ cached_names(PyObject *signal, PyObject *sender, PyObject **holder, PyObject **l
     return 1;
 }
 
-/* The send's only tracer, if it keeps events in its plain ring buffer
- * (no listener, ``Tracer._record`` not overridden: regroup() was told): new,
- * or NULL. */
-static PyObject *
-plain_tracer(PyObject *send)
+/* The send's only tracer is the lone one that keeps events in its plain ring
+ * buffer (no listener, ``Tracer._record`` not overridden: regroup() was told). */
+static int
+for_plain_tracer(PyObject *send)
 {
     PyObject *tracers = SEND(send)->tracers; /* borrowed */
-    if (lone_tracer == NULL || tracers == NULL || !PyTuple_CheckExact(tracers) ||
-        PyTuple_GET_SIZE(tracers) != 1 || PyTuple_GET_ITEM(tracers, 0) != lone_tracer) {
-        return NULL;
-    }
-    return Py_NewRef(lone_tracer);
+    return lone_tracer != NULL && tracers != NULL && PyTuple_CheckExact(tracers) &&
+           PyTuple_GET_SIZE(tracers) == 1 && PyTuple_GET_ITEM(tracers, 0) == lone_tracer;
 }
 
 /* tracer._buffer.append((send, kwargs)); next(tracer._seen) (record._finish).
@@ -2318,7 +2314,7 @@ plain_tracer(PyObject *send)
 static int
 buffer_event(PyObject *send, Named *named)
 {
-    /* new; plain_tracer() just saw tracer == lone_tracer, and no Python code ran since */
+    /* new; for_plain_tracer() was just true, and no Python code ran since */
     PyObject *options = Py_NewRef(lone_options);
     PyObject *append = Py_NewRef(lone_append); /* new (a receiver may stop the tracer) */
     PyObject *seen = Py_NewRef(lone_seen);     /* new */
@@ -2399,11 +2395,9 @@ fast_finish(PyObject *send, PyObject *signal, PyObject *sender, Named *named,
         return PyErr_Occurred() ? -1 : 0;
     }
     PyObject *holder, *label, *thread, *thread_name; /* new, on success */
-    PyObject *tracer = NULL;
     int result = 0;
     if (cached_names(signal, sender, &holder, &label, &thread, &thread_name)) {
-        tracer = plain_tracer(send); /* new */
-        if (tracer != NULL) {
+        if (for_plain_tracer(send)) {
             result = set_fields(send, infos, holder, label, thread, thread_name) < 0 ||
                              buffer_event(send, named) < 0
                          ? -1
@@ -2414,7 +2408,6 @@ fast_finish(PyObject *send, PyObject *signal, PyObject *sender, Named *named,
         Py_DECREF(thread);
         Py_DECREF(thread_name);
     }
-    Py_XDECREF(tracer);
     Py_DECREF(infos);
     return PyErr_Occurred() ? -1 : result;
 }
