@@ -12,7 +12,7 @@ setup(
         Extension(
             "sigscope.tracing._speedups",
             ["src/sigscope/tracing/_speedups.c"],
-            depends=["src/sigscope/tracing/_marks.h"],
+            depends=["src/sigscope/tracing/_marks.h", "src/sigscope/tracing/_ring.h"],
             optional=True,
         )
     ]

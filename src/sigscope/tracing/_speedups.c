@@ -322,6 +322,8 @@ static PyObject *lone_tracer;  /* the only running tracer, plain ``_record``; or
 static PyObject *lone_append;  /* lone_tracer._buffer.append (never rebound) */
 static PyObject *lone_options; /* lone_tracer._value_options: (redactor, reprs) */
 static PyObject *lone_seen;    /* lone_tracer._seen, an itertools.count (never rebound) */
+static PyObject *lone_ring;    /* lone_tracer._buffer if it is a Ring (never rebound), or NULL */
+static PyTypeObject Ring_Type; /* _ring.h */
 static int lone_hides;         /* lone_tracer's redactor.enabled (set by its __init__ only) */
 
 static int unheard_flush(void); /* the unheard table (below) */
@@ -348,11 +350,12 @@ regroup_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (filters < 0 || all < 0) {
         return NULL;
     }
-    PyObject *append = NULL, *options = NULL, *seen = NULL; /* new */
+    PyObject *append = NULL, *options = NULL, *seen = NULL, *ring = NULL; /* new */
     int hides = 0;
     if (args[4] != Py_None) {
         PyObject *buffer = PyObject_GetAttr(args[4], s_buffer); /* new */
         append = buffer == NULL ? NULL : PyObject_GetAttr(buffer, s_append);
+        ring = append != NULL && Py_IS_TYPE(buffer, &Ring_Type) ? Py_NewRef(buffer) : NULL;
         Py_XDECREF(buffer);
         options = append == NULL ? NULL : PyObject_GetAttr(args[4], s_value_options);
         if (options != NULL && (!PyTuple_CheckExact(options) || PyTuple_GET_SIZE(options) != 2)) {
@@ -371,6 +374,7 @@ regroup_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             Py_XDECREF(append);
             Py_XDECREF(options);
             Py_XDECREF(seen);
+            Py_XDECREF(ring);
             return NULL;
         }
     }
@@ -378,6 +382,7 @@ regroup_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         Py_XDECREF(append);
         Py_XDECREF(options);
         Py_XDECREF(seen);
+        Py_XDECREF(ring);
         return NULL;
     }
     Py_XSETREF(catch_all, Py_NewRef(args[0]));
@@ -388,6 +393,7 @@ regroup_function(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_XSETREF(lone_append, append);   /* steals append */
     Py_XSETREF(lone_options, options); /* steals options */
     Py_XSETREF(lone_seen, seen);       /* steals seen */
+    Py_XSETREF(lone_ring, ring);       /* steals ring */
     lone_hides = hides;
     /* the redactors of the tracers of before; last: the names let go may run
      * Python code (a str subclass's __del__) that sends, or starts a tracer (a
@@ -1589,14 +1595,15 @@ decimal_length(long long number)
     return length;
 }
 
+static SlotsClass model_pk_layout; /* values.ModelPk's (the ring reads the slots too) */
+
 /* A new values.ModelPk(prefix, pk) (both borrowed): "<label pk=N>" when read. */
 static PyObject *
 make_model_pk(PyObject *prefix, PyObject *pk)
 {
-    static SlotsClass layout;
     static const char *const names[] = {"prefix", "pk"};
     PyObject *values[2] = {prefix, pk};
-    return make_slots(&layout, model_pk_type, names, values, 2, 1);
+    return make_slots(&model_pk_layout, model_pk_type, names, values, 2, 1);
 }
 
 /* values._model_text() for an instance of a model class values.describe() has
@@ -2306,22 +2313,27 @@ for_plain_tracer(PyObject *send)
            PyTuple_GET_SIZE(tracers) == 1 && PyTuple_GET_ITEM(tracers, 0) == lone_tracer;
 }
 
+#include "_ring.h" /* Ring: the ring buffer, the common send as a compact record */
+
 /* tracer._buffer.append((send, kwargs)); next(tracer._seen) (record._finish).
- * Read from the call, the kwargs are kept in the send itself instead
- * (send.kw_names, send.kw_values), and the send is the buffer's entry:
- * Tracer.events pairs them (no pair tuple per keyword argument, no entry
- * tuple per send). */
+ * Read from the call, the kwargs are kept with the send instead (names and
+ * values, no pair tuple per keyword argument): in a compact record when the
+ * buffer is a Ring and the send fits one, else in the send itself
+ * (send.kw_names, send.kw_values), the send the buffer's entry (no entry
+ * tuple per send).  Tracer.events pairs them. */
 static int
 buffer_event(PyObject *send, Named *named)
 {
     /* new; for_plain_tracer() was just true, and no Python code ran since */
     PyObject *options = Py_NewRef(lone_options);
     PyObject *append = Py_NewRef(lone_append); /* new (a receiver may stop the tracer) */
+    PyObject *ring = Py_XNewRef(lone_ring);     /* new, or NULL: a deque */
     PyObject *seen = Py_NewRef(lone_seen);     /* new */
     int hides = lone_hides;
     PyObject *names = NULL, *kwargs;            /* new */
     if (named_size(named) == 0) {
         kwargs = PyTuple_New(0);
+        names = Py_XNewRef(kwargs); /* no names, no values */
     } else if (named->kwnames == NULL) { /* finish(): the dict given */
         kwargs = kwargs_of(named->dict, PyTuple_GET_ITEM(options, 0), PyTuple_GET_ITEM(options, 1));
     } else {
@@ -2330,7 +2342,17 @@ buffer_event(PyObject *send, Named *named)
     }
     Py_DECREF(options);
     PyObject *event = NULL; /* new */
-    if (kwargs != NULL && names == NULL) {
+    Record record;
+    if (kwargs != NULL && names != NULL && ring != NULL &&
+        record_of(&record, send, names, kwargs)) {
+        Py_CLEAR(names);
+        Py_CLEAR(kwargs);
+        if (ring_put((RingObject *)ring, &record) < 0) { /* steals the record's references */
+            record_release(&record);
+        } else {
+            event = Py_NewRef(Py_None); /* put: nothing to append */
+        }
+    } else if (kwargs != NULL && names == NULL) {
         event = PyTuple_Pack(2, send, kwargs);
     } else if (kwargs != NULL) {
         Py_XSETREF(SEND(send)->kw_names, names);   /* steals names */
@@ -2340,8 +2362,12 @@ buffer_event(PyObject *send, Named *named)
     }
     Py_XDECREF(names);
     Py_XDECREF(kwargs);
-    PyObject *done = event == NULL ? NULL : PyObject_CallOneArg(append, event); /* new */
+    PyObject *done = event == NULL      ? NULL
+                     : event == Py_None ? Py_NewRef(Py_None)
+                     : ring != NULL     ? ring_append((RingObject *)ring, event)
+                                        : PyObject_CallOneArg(append, event); /* new */
     Py_XDECREF(event);
+    Py_XDECREF(ring);
     Py_DECREF(append);
     if (done == NULL) {
         Py_DECREF(seen);
@@ -2475,6 +2501,7 @@ release_config(void)
     Py_CLEAR(lone_append);
     Py_CLEAR(lone_options);
     Py_CLEAR(lone_seen);
+    Py_CLEAR(lone_ring);
     for (Py_ssize_t i = 0; i < UNHEARD_SLOTS; i++) {
         (void)unheard_settle(&unheard_slots[i], NULL); /* dropped, not added: shutdown */
     }
@@ -2742,7 +2769,9 @@ PyInit__speedups(void)
 {
     one = PyLong_FromLong(1);
     zero = PyLong_FromLong(0);
-    if (one == NULL || zero == NULL || PyType_Ready(&Send_Type) < 0 || intern_names() < 0 || PyType_Ready(&Timed_Type) < 0 || PyType_Ready(&Marks_Type) < 0 || PyType_Ready(&SyncSend_Type) < 0 ||
+    if (one == NULL || zero == NULL || PyType_Ready(&Send_Type) < 0 || intern_names() < 0 ||
+        PyType_Ready(&Timed_Type) < 0 || PyType_Ready(&Marks_Type) < 0 ||
+        PyType_Ready(&Ring_Type) < 0 || PyType_Ready(&SyncSend_Type) < 0 ||
         PyType_Ready(&Live_Type) < 0) {
         return NULL;
     }
@@ -2753,6 +2782,7 @@ PyInit__speedups(void)
     if (PyModule_AddObjectRef(module, "SyncSend", (PyObject *)&SyncSend_Type) < 0 ||
         PyModule_AddObjectRef(module, "Timed", (PyObject *)&Timed_Type) < 0 ||
         PyModule_AddObjectRef(module, "Marks", (PyObject *)&Marks_Type) < 0 ||
+        PyModule_AddObjectRef(module, "Ring", (PyObject *)&Ring_Type) < 0 ||
         PyModule_AddObjectRef(module, "Send", (PyObject *)&Send_Type) < 0 ||
         PyModule_AddObjectRef(module, "LiveReceivers", (PyObject *)&Live_Type) < 0) {
         Py_DECREF(module);

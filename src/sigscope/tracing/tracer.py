@@ -60,6 +60,14 @@ def _regroup() -> None:
         )
 
 
+def _ring_buffer(max_events: int) -> Any:
+    """A tracer's ring buffer: the C path's ``Ring`` (its common sends as compact
+    records, each read back as its send), else a ``deque``; both take any entry."""
+    if accel.enabled and accel.compiled is not None:
+        return accel.compiled.Ring(max_events)
+    return deque(maxlen=max_events)
+
+
 def _settle_unheard() -> None:
     """The C path's pending ``unheard`` counts into the tracers' dicts (before reading them)."""
     if accel.compiled is not None:
@@ -151,7 +159,7 @@ class Tracer:
         self._listener = listener
         self.listener_errors = 0
         #: (send, kwargs pairs), or from the C path the send (kwargs in .kw_names/.kw_values)
-        self._buffer: deque[Any] = deque(maxlen=max_events)
+        self._buffer: Any = _ring_buffer(max_events)
         self._frozen: dict[int, SendEvent] = {}
         self._seen = itertools.count()  # never rebound: the C path keeps it (see clear())
         self._seen_before = 0  # what _seen had counted at the last clear()
@@ -212,12 +220,17 @@ class Tracer:
     @property
     def events(self) -> tuple[SendEvent, ...]:
         """Recorded sends, in the order they started."""
-        captured = list(self._buffer)
+        known = self._frozen  # only ever added to: the C ring names what it holds by id
+        buffer = self._buffer
+        captured = list(buffer) if type(buffer) is deque else buffer.entries(known)
         frozen = {}
         for entry in captured:
+            if type(entry) is int:  # a C ring's record whose event is known
+                frozen[entry] = known[entry]
+                continue
             # (send, kwargs pairs), or from the C path the send, its kwargs in two fields
             send = entry[0] if type(entry) is tuple else entry
-            event = self._frozen.get(send.id)
+            event = known.get(send.id)
             if event is None:
                 if send is entry:
                     event = freeze(send, tuple(zip(send.kw_names, send.kw_values)))
