@@ -439,6 +439,36 @@ def test_a_thread_started_inside_a_receiver_sends_as_its_child():
     assert inner.parent == (outer.id, 0) and inner.thread_id != outer.thread_id
 
 
+def test_once_a_receiver_started_a_thread_each_thread_keeps_its_own_parent():
+    from sigscope.tracing import accel, capture
+
+    def spawn(sender, **kwargs):
+        thread = threading.Thread(target=lambda: [pong.send(sender=None) for _ in range(2)])
+        thread.start()
+        thread.join()
+
+    ping.connect(spawn)
+    pong.connect(plain)
+    tracer = sigscope.Tracer()
+    with tracer as t:
+        ping.send(sender=None)  # marks the threads: a send outside receivers asks for its parent
+        for _ in range(2):
+            pong.send(sender=None)
+        outside = threading.Thread(target=lambda: pong.send(sender=None))
+        outside.start()
+        outside.join()
+    assert capture.threads_marked
+    outer, child_1, child_2, main_1, main_2, other = t.events
+    assert child_1.parent == child_2.parent == (outer.id, 0)
+    assert main_1.parent is main_2.parent is other.parent is None
+    assert child_1.thread_id == child_2.thread_id != main_1.thread_id == outer.thread_id
+    if accel.enabled and accel.compiled is not None:
+        # the sends the C path made itself (its clock readings a Marks): all but the children's
+        kept = [entry[0] if type(entry) is tuple else entry for entry in tracer._buffer]
+        made_in_c = {send.id for send in kept if type(send.marks) is accel.compiled.Marks}
+        assert made_in_c == {outer.id, main_1.id, main_2.id, other.id}
+
+
 @needs_async
 def test_concurrent_tasks_and_async_receivers_get_the_right_parents():
     async def relay(sender, n, **kwargs):

@@ -158,6 +158,7 @@ static PyObject *by_ids;        /* names._by_ids */
 static PyObject *signal_names;  /* names._signal_names */
 static PyObject *sender_labels; /* names._sender_labels */
 static PyObject *thread_name_fn; /* record.thread_name */
+static PyObject *thread_parent_fn; /* capture.thread_parent */
 static PyObject *id_counter;    /* capture.next_id.__self__: the itertools.count */
 static int threads_marked;      /* capture.threads_marked was seen True (it stays True) */
 
@@ -166,7 +167,7 @@ static PyObject *s_receivers, *s_cache, *s_data, *s_sender, *s_wired, *s_signal_
     *s_error, *s_async_calls, *s_tracers, *s_record_all, *s_lone_unheard, *s_catch_all,
     *s_filtering, *s_enabled, *s_plans, *s_marks, *s_n, *s_infos, *s_results, *s_signal,
     *s_end, *s_thread_id, *s_value_options, *s_buffer, *s_seen, *s_record,
-    *s_append, *s_by_ids, *s_signal_names, *s_sender_labels, *s_thread_key, *s_plain_record,
+    *s_append, *s_by_ids, *s_signal_names, *s_sender_labels, *s_thread_key, *s_parent_key, *s_plain_record,
     *s_ref, *s_full, *s_kinds, *s_models, *s_dict, *s_id, *s_parent, *s_method, *s_start,
     *s_task_calls, *s_threads_marked, *s_safe;
 
@@ -929,6 +930,8 @@ record_send(PyObject *send, PyObject *signal, PyObject *sender, Named *named,
     return 0;
 }
 
+static int thread_has_parent(void); /* below, with the thread's name */
+
 /* capture.Send(id(signal), name, tracers, found) (new).  The common case is
  * built here (no parent: no send in progress, no async receiver calls, no
  * marked threads, no running event loop); the class itself builds the rest. */
@@ -937,11 +940,17 @@ new_send(PyObject *signal_id, PyObject *name, PyObject *tracers, PyObject *found
 {
     int quiet = found == Py_None;
     if (quiet) {
-        int busy = PyDict_GET_SIZE(task_calls) > 0 || threads_marked;
-        if (!busy) { /* capture.threads_marked: once True, it stays True */
-            busy = threads_marked = truth_of_global_in(capture_dict, s_threads_marked);
+        int busy = PyDict_GET_SIZE(task_calls) > 0;
+        if (!busy && !threads_marked) { /* capture.threads_marked: once True, it stays True */
+            int marked = truth_of_global_in(capture_dict, s_threads_marked);
+            if (marked < 0) {
+                return NULL;
+            }
+            threads_marked = marked;
+        }
+        if (!busy && threads_marked) { /* this thread's sends may be a receiver's children */
+            busy = thread_has_parent();
             if (busy < 0) {
-                threads_marked = 0;
                 return NULL;
             }
         }
@@ -2183,6 +2192,33 @@ thread_name_here(void)
     return name;
 }
 
+/* This thread was started inside a traced receiver (capture.thread_parent()
+ * is not None): 1, 0 not, -1 with an error.  Fixed from the thread's start
+ * on, so kept in the thread state's dict (as its name) after the first ask:
+ * once a thread is marked, every other thread's sends stay on the fast path. */
+static int
+thread_has_parent(void)
+{
+    PyObject *state = PyThreadState_GetDict(); /* borrowed; NULL: no thread state */
+    PyObject *known = state == NULL ? NULL : PyDict_GetItemWithError(state, s_parent_key);
+    if (known != NULL) {
+        return known == Py_True;
+    }
+    if (PyErr_Occurred()) {
+        return -1;
+    }
+    PyObject *parent = PyObject_CallNoArgs(thread_parent_fn); /* new */
+    if (parent == NULL) {
+        return -1;
+    }
+    int has = parent != Py_None;
+    Py_DECREF(parent);
+    if (state != NULL && PyDict_SetItem(state, s_parent_key, has ? Py_True : Py_False) < 0) {
+        return -1;
+    }
+    return has;
+}
+
 /* The signals and senders named last: names._signal_names' holder of each
  * signal (and its ``ref``), names._sender_labels' (weakref, label) entry of
  * each sender, strong references, each checked by its weak reference
@@ -2485,7 +2521,7 @@ static PyObject **const kept[] = {
     &unheard_fn, &finish_fn, &failed_fn, &value_fn, &kwargs_fn, &no_receivers, &limit_obj,
     &next_id, &capture_dict, &names_dict, &values_dict, &get_running_loop,
     &str_dict_type, &wire_fn, &no_calls, &task_calls, &by_ids, &signal_names, &sender_labels,
-    &thread_name_fn, &id_counter, &model_pk_type,
+    &thread_name_fn, &id_counter, &model_pk_type, &thread_parent_fn,
 };
 #define N_KEPT ((Py_ssize_t)(sizeof(kept) / sizeof(kept[0])))
 
@@ -2555,6 +2591,7 @@ configure(PyObject *module, PyObject *args, PyObject *kwargs)
         lookup(cap, "NO_CALLS"),  lookup(cap, "task_calls"),  lookup(names_globals, "_by_ids"),
         lookup(names_globals, "_signal_names"), lookup(names_globals, "_sender_labels"),
         lookup(globals, "thread_name"), counter, lookup(values_globals, "ModelPk"),
+        lookup(cap, "thread_parent"),
     };
     PyObject *items = lookup(values_globals, "ITEMS");
     for (Py_ssize_t i = 0; i < N_KEPT; i++) {
@@ -2747,6 +2784,7 @@ intern_names(void)
     INTERN(s_signal_names, "_signal_names");
     INTERN(s_sender_labels, "_sender_labels");
     INTERN(s_thread_key, "sigscope.tracing: this thread's name");
+    INTERN(s_parent_key, "sigscope.tracing: this thread has a parent");
     INTERN(s_plain_record, "_plain_record");
     INTERN(s_ref, "ref");
     INTERN(s_full, "full");

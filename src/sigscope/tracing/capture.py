@@ -180,10 +180,21 @@ def current_call() -> tuple[int, int] | None:
         return (found.send.id, found.index)
     if not threads_marked:
         return None
+    return thread_parent()
+
+
+def thread_parent() -> tuple[int, int] | None:
+    """The receiver call that started this thread, or ``None``.
+
+    Set before the thread runs (``Thread.start`` is patched while tracing) and
+    never changed, so the C path keeps it per thread after its first send.
+    """
     parent = getattr(threading.current_thread(), "_sigscope_parent", None)
     return parent if type(parent) is tuple else None
 
 
+#: A thread was started inside a traced receiver: from then on a send outside
+#: any receiver looks up its thread's parent (:func:`thread_parent`).
 threads_marked = False
 
 
