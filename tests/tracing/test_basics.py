@@ -469,6 +469,48 @@ def test_once_a_receiver_started_a_thread_each_thread_keeps_its_own_parent():
         assert made_in_c == {outer.id, main_1.id, main_2.id, other.id}
 
 
+def test_a_sync_send_inside_a_running_loop_carries_its_task_as_a_notebook_cell_s_does():
+    from sigscope.tracing import accel
+
+    class OddName(asyncio.Task):
+        def get_name(self):
+            return 5  # not a str: shown as "<task>"
+
+    class BrokenName(asyncio.Task):
+        def get_name(self):
+            raise RuntimeError("no name")  # an Exception: shown as "<task>", the send unharmed
+
+    def quiet(sender, **kwargs):
+        return None
+
+    pong.connect(quiet)
+
+    async def cell():
+        for _ in range(2):  # the second: every cache warm
+            pong.send(sender=None, n=1)
+
+    async def main():
+        pong.send(sender=None, n=0)  # the loop's main task
+        loop = asyncio.get_running_loop()
+        await asyncio.create_task(cell(), name="cell-7")
+        await OddName(cell(), loop=loop)
+        await BrokenName(cell(), loop=loop)
+        loop.call_soon(pong.send, None)  # a callback: a loop runs, no task
+        await asyncio.sleep(0)
+
+    tracer = sigscope.Tracer()
+    with tracer as t:
+        asyncio.run(main())
+    tasks = [e.task for e in t.events]
+    assert tasks[1:] == ["cell-7"] * 2 + ["<task>"] * 4 + [None]
+    assert tasks[0] is not None and tasks[0].startswith("Task-")
+    assert all(e.parent is None and len(e.calls) == 1 for e in t.events)
+    if accel.enabled and accel.compiled is not None:  # each made by the C path, not Send.__init__
+        kept = [entry[0] if type(entry) is tuple else entry for entry in tracer._buffer]
+        assert {type(send.marks) for send in kept} == {accel.compiled.Marks}
+        assert len({send.task_key for send in kept if send.task == "cell-7"}) == 1
+
+
 @needs_async
 def test_concurrent_tasks_and_async_receivers_get_the_right_parents():
     async def relay(sender, n, **kwargs):

@@ -151,6 +151,9 @@ static PyObject *values_dict;   /* vars(sigscope.tracing.values): its caches */
 static PyObject *next_id;       /* capture.next_id */
 static PyObject *capture_dict;  /* vars(sigscope.tracing.capture): task_calls, threads_marked */
 static PyObject *get_running_loop; /* asyncio._get_running_loop */
+static PyObject *current_task_fn;  /* capture._current_task (asyncio.current_task) */
+static PyObject *task_name_fn;     /* capture._task_name */
+static PyObject *task_type;        /* capture._Task (asyncio.Task) */
 /* Dicts the modules mutate in place and never rebind (record.py imports the
  * names ones by name too): new references, taken by configure(). */
 static PyObject *task_calls;    /* capture.task_calls */
@@ -167,7 +170,7 @@ static PyObject *s_receivers, *s_cache, *s_data, *s_sender, *s_wired, *s_signal_
     *s_error, *s_async_calls, *s_tracers, *s_record_all, *s_lone_unheard, *s_catch_all,
     *s_filtering, *s_enabled, *s_plans, *s_marks, *s_n, *s_infos, *s_results, *s_signal,
     *s_end, *s_thread_id, *s_value_options, *s_buffer, *s_seen, *s_record,
-    *s_append, *s_by_ids, *s_signal_names, *s_sender_labels, *s_thread_key, *s_parent_key, *s_plain_record,
+    *s_append, *s_by_ids, *s_signal_names, *s_sender_labels, *s_thread_key, *s_parent_key, *s_get_name, *s_plain_record,
     *s_ref, *s_full, *s_kinds, *s_models, *s_dict, *s_id, *s_parent, *s_method, *s_start,
     *s_task_calls, *s_threads_marked, *s_safe;
 
@@ -932,6 +935,22 @@ record_send(PyObject *send, PyObject *signal, PyObject *sender, Named *named,
 
 static int thread_has_parent(void); /* below, with the thread's name */
 
+/* task.get_name() of an asyncio.Task (new): a str, else "<task>" as capture._task_name. */
+static PyObject *
+task_get_name(PyObject *task)
+{
+    PyObject *name = PyObject_CallMethodNoArgs(task, s_get_name); /* new */
+    if (name == NULL && !PyErr_ExceptionMatches(PyExc_Exception)) {
+        return NULL; /* a BaseException propagates, as from the Python code */
+    }
+    if (name != NULL && PyUnicode_CheckExact(name)) {
+        return name;
+    }
+    Py_XDECREF(name);
+    PyErr_Clear(); /* an Exception: "<task>", as capture._task_name() */
+    return PyUnicode_FromString("<task>");
+}
+
 /* capture.Send(id(signal), name, tracers, found) (new).  The common case is
  * built here (no parent: no send in progress, no async receiver calls, no
  * marked threads, no running event loop); the class itself builds the rest. */
@@ -960,7 +979,24 @@ new_send(PyObject *signal_id, PyObject *name, PyObject *tracers, PyObject *found
     if (quiet && loop == NULL) {
         return NULL;
     }
-    if (loop != Py_None) { /* a parent, a task, or a loop: Send.__init__ finds them */
+    PyObject *task = NULL, *task_name = NULL, *task_key = NULL; /* new */
+    if (quiet && loop != Py_None) { /* a loop runs here (a notebook's cell): the send's task */
+        task = PyObject_CallNoArgs(current_task_fn); /* asyncio.current_task() */
+        /* capture._task_name(task); for asyncio's own Task, its C get_name() directly */
+        task_name = task == NULL || task == Py_None      ? Py_XNewRef(task)
+                    : (PyObject *)Py_TYPE(task) == task_type ? task_get_name(task)
+                                                             : PyObject_CallOneArg(task_name_fn, task);
+        task_key = task_name == NULL || task == Py_None ? NULL : PyLong_FromVoidPtr(task);
+        if (task_name == NULL || (task != Py_None && task_key == NULL)) {
+            Py_XDECREF(task);
+            Py_XDECREF(task_name);
+            Py_DECREF(loop);
+            return NULL;
+        }
+        Py_DECREF(task); /* only its id is kept, as Send.__init__ does */
+        Py_SETREF(loop, Py_NewRef(Py_None));
+    }
+    if (loop != Py_None) { /* a parent, or a task's receiver call: Send.__init__ finds them */
         Py_XDECREF(loop);
         PyObject *init[4] = {signal_id, name, tracers, found};
         PyObject *send = PyObject_Vectorcall(Send_type, init, 4, NULL); /* new */
@@ -977,9 +1013,17 @@ new_send(PyObject *signal_id, PyObject *name, PyObject *tracers, PyObject *found
     if (marks == NULL) {
         Py_XDECREF(id);
         Py_XDECREF(send);
+        Py_XDECREF(task_name);
+        Py_XDECREF(task_key);
         return NULL;
     }
     SendObject *fields = SEND(send); /* parent: None already (the default) */
+    if (task_key != NULL) {
+        Py_SETREF(fields->task, task_name); /* steals task_name */
+        Py_SETREF(fields->task_key, task_key); /* steals task_key */
+    } else {
+        Py_XDECREF(task_name); /* None, or NULL: no loop */
+    }
     fields->id = id;                 /* steals id */
     fields->signal_id = Py_NewRef(signal_id);
     fields->method = Py_NewRef(name);
@@ -2521,7 +2565,8 @@ static PyObject **const kept[] = {
     &unheard_fn, &finish_fn, &failed_fn, &value_fn, &kwargs_fn, &no_receivers, &limit_obj,
     &next_id, &capture_dict, &names_dict, &values_dict, &get_running_loop,
     &str_dict_type, &wire_fn, &no_calls, &task_calls, &by_ids, &signal_names, &sender_labels,
-    &thread_name_fn, &id_counter, &model_pk_type, &thread_parent_fn,
+    &thread_name_fn, &id_counter, &model_pk_type, &thread_parent_fn, &current_task_fn,
+    &task_name_fn, &task_type,
 };
 #define N_KEPT ((Py_ssize_t)(sizeof(kept) / sizeof(kept[0])))
 
@@ -2591,7 +2636,8 @@ configure(PyObject *module, PyObject *args, PyObject *kwargs)
         lookup(cap, "NO_CALLS"),  lookup(cap, "task_calls"),  lookup(names_globals, "_by_ids"),
         lookup(names_globals, "_signal_names"), lookup(names_globals, "_sender_labels"),
         lookup(globals, "thread_name"), counter, lookup(values_globals, "ModelPk"),
-        lookup(cap, "thread_parent"),
+        lookup(cap, "thread_parent"), lookup(cap, "_current_task"), lookup(cap, "_task_name"),
+        lookup(cap, "_Task"),
     };
     PyObject *items = lookup(values_globals, "ITEMS");
     for (Py_ssize_t i = 0; i < N_KEPT; i++) {
@@ -2785,6 +2831,7 @@ intern_names(void)
     INTERN(s_sender_labels, "_sender_labels");
     INTERN(s_thread_key, "sigscope.tracing: this thread's name");
     INTERN(s_parent_key, "sigscope.tracing: this thread has a parent");
+    INTERN(s_get_name, "get_name");
     INTERN(s_plain_record, "_plain_record");
     INTERN(s_ref, "ref");
     INTERN(s_full, "full");

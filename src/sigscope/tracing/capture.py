@@ -54,6 +54,7 @@ task_calls: dict[Any, AsyncCall] = {}
 NO_CALLS: list[list[Any]] = []
 _get_running_loop = asyncio._get_running_loop
 _current_task = asyncio.current_task
+_Task = asyncio.Task  # its get_name() runs no Python code: the C path calls it directly
 
 
 class PureSend:
