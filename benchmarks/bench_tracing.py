@@ -11,6 +11,9 @@ Run:  python benchmarks/bench_tracing.py        (prints a Markdown table; needs 
   which Django skips).  Each round's creates run in one ``transaction.atomic()``
   block that is rolled back, untimed, so the tables do not grow.  ``DEBUG`` is
   switched off (the demo turns it on) so the query log is not part of the cost.
+* ``create`` in a running event loop: ``Tag.objects.create()`` inside an
+  ``asyncio.run()`` task, as code in a notebook cell runs (ipykernel >= 6): a
+  send then notes its task.
 * ``get``: ``django.test.Client().get("/ping/")`` of a view returning ``HttpResponse("ok")``
   (no middleware, no database): ``request_started``/``request_finished`` fire, the
   second with the test client's own receiver.
@@ -116,6 +119,25 @@ def create_workload(model: type, **fields: str) -> Workload:
     return run
 
 
+def in_running_loop(run: Workload) -> Workload:
+    """``run`` inside a running event loop's task, as a notebook cell runs (ipykernel >= 6).
+
+    The ORM then needs ``DJANGO_ALLOW_ASYNC_UNSAFE``, which ``sigscope.setup()``
+    sets in a notebook; starting the loop is not timed.
+    """
+    import asyncio
+
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+    def wrapped(ops: int) -> int:
+        async def cell() -> int:
+            return run(ops)
+
+        return asyncio.run(cell())
+
+    return wrapped
+
+
 def get_workload() -> Workload:
     """``Client().get("/ping/")`` of a trivial view (its own URLconf, no middleware)."""
     from django.conf import settings
@@ -214,6 +236,12 @@ def cases() -> list[tuple[str, Callable[[], Workload]]]:
         (
             "`Customer.objects.create()`",
             lambda: create_workload(Customer, name="customer {}", email="c{}@example.com"),
+        )
+    )
+    found.append(
+        (
+            "`Tag.objects.create()` in a running event loop (a notebook cell)",
+            lambda: in_running_loop(create_workload(Tag, name="loop-tag-{}")),
         )
     )
     found.append(("`Client().get()` of a trivial view", get_workload))

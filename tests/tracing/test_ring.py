@@ -8,6 +8,7 @@ the send itself (one that does not fit a record), a pure-path entry, or a
 from __future__ import annotations
 
 import gc
+import sys
 import weakref
 
 import pytest
@@ -244,3 +245,42 @@ def test_a_ring_read_while_another_thread_records_stays_consistent():
             stop.set()
             worker.join()
     assert len(trace.events) + tracer.dropped == len(sent) and len(trace.events) <= 50
+
+
+@pytest.mark.skipif(
+    sys.version_info < (3, 12),
+    reason="CPython 3.10/3.11 crash when gc callbacks run Python code at any allocation "
+    "(frame-lifetime bugs of the python/cpython#94262 kind); reproduced without sigscope's "
+    "C extension installed",
+)
+def test_sends_made_by_the_collector_while_the_ring_is_read_or_written_keep_it_whole():
+    signal.connect(_quiet)
+    nested.connect(_quiet)
+    tracer = Tracer(max_events=20)
+    during = []
+
+    def send_during_gc(phase: str, info: object) -> None:
+        if phase == "start" and len(during) < 60:  # a __del__ or gc callback that sends
+            during.append(1)
+            nested.send(sender=None, during="gc")
+
+    with tracer as trace:
+        for i in range(30):
+            signal.send(sender=None, i=i)
+        threshold = gc.get_threshold()
+        gc.callbacks.append(send_during_gc)
+        gc.set_threshold(1)  # a collection at almost every allocation, sigscope's own included
+        try:
+            for i in range(10):
+                signal.send(sender=None, i=100 + i)
+                events = trace.events
+        finally:
+            gc.set_threshold(*threshold)
+            gc.callbacks.remove(send_during_gc)
+    events = trace.events
+    assert during, "the collector never ran"
+    assert len(events) == 20 and len(events) + tracer.dropped == 40 + len(during)
+    assert [e.id for e in events] == sorted({e.id for e in events})
+    for event in events:
+        assert dict(event.kwargs) in ({"during": "'gc'"}, {"i": dict(event.kwargs).get("i")})
+        assert [c.result for c in event.calls] == ["None"]
