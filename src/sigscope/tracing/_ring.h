@@ -35,6 +35,11 @@
 #define RECORD_REFS(X)                                                                            \
     X(method) X(signal_id) X(infos) X(holder) X(label) X(thread_id) X(thread_name) X(kw_names)
 
+/* The references a record copies from its send's fields: (record field, send field). */
+#define RECORD_FROM_SEND(X)                                                                       \
+    X(method, method) X(signal_id, signal_id) X(infos, infos) X(holder, signal) X(label, sender)   \
+        X(thread_id, thread_id) X(thread_name, thread_name)
+
 typedef struct {
     PyObject *entry;  /* new: a Python entry (any object); NULL: this is a compact record */
     long long id, start;
@@ -239,13 +244,9 @@ record_as_send(const Record *record)
     fields->n = record->n;
     fields->wired = 1;
     fields->results = Py_NewRef(Py_None);
-    fields->method = Py_NewRef(record->method);
-    fields->signal_id = Py_NewRef(record->signal_id);
-    fields->infos = Py_NewRef(record->infos);
-    fields->signal = Py_NewRef(record->holder);
-    fields->sender = Py_NewRef(record->label);
-    fields->thread_id = Py_NewRef(record->thread_id);
-    fields->thread_name = Py_NewRef(record->thread_name);
+#define BACK(ours, its) fields->its = Py_NewRef(record->ours);
+    RECORD_FROM_SEND(BACK)
+#undef BACK
     fields->kw_names = Py_NewRef(record->kw_names);
     return send;
 }
@@ -373,13 +374,9 @@ record_of(Record *record, PyObject *send, PyObject *names, PyObject *values)
     record->n = (uint32_t)fields->n;
     record->n_marks = (unsigned char)n_marks;
     record->n_values = (unsigned char)n_values;
-    record->method = Py_NewRef(fields->method);
-    record->signal_id = Py_NewRef(fields->signal_id);
-    record->infos = Py_NewRef(fields->infos);
-    record->holder = Py_NewRef(fields->signal);
-    record->label = Py_NewRef(fields->sender);
-    record->thread_id = Py_NewRef(fields->thread_id);
-    record->thread_name = Py_NewRef(fields->thread_name);
+#define KEEP(ours, its) record->ours = Py_NewRef(fields->its);
+    RECORD_FROM_SEND(KEEP)
+#undef KEEP
     record->kw_names = Py_NewRef(names);
     return 1;
 }
