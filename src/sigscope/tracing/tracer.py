@@ -89,7 +89,8 @@ class Tracer:
     apps
         Only sends whose sender is a model class of these app labels.
     max_events
-        Ring-buffer size: the oldest events are dropped (and counted) beyond it.
+        Ring-buffer size: the oldest events are dropped (and counted) beyond it.  A kept
+        send takes about 0.2 kB with the C accelerator (0.5 kB on the pure path).
     redact
         Words (case-insensitive, anywhere in a name) hidden *in addition to*
         what the project's ``DEFAULT_EXCEPTION_REPORTER_FILTER`` hides, in
