@@ -203,6 +203,28 @@ def test_the_ring_as_a_container():
     assert list(ring) == ["d"]
 
 
+def test_entries_appended_while_the_ring_is_cleared_keep_their_order_as_it_wraps_and_grows():
+    if accel.compiled is None:
+        pytest.skip("the C accelerator is not built")
+    ring = accel.compiled.Ring(maxlen=1000)
+
+    class Rejoins:  # dropped by clear(), it appends again: the ring is mid-way, not empty
+        def __init__(self, label: int) -> None:
+            self.label = label
+
+        def __del__(self) -> None:
+            ring.append(f"again-{self.label}")
+
+    for i in range(30):
+        ring.append(Rejoins(i))
+    ring.clear()  # the 30 dropped, 30 strings appended behind them: the oldest not at the start
+    assert list(ring) == [f"again-{i}" for i in range(30)]
+    for i in range(100):  # wraps around the first array's end, then grows past it
+        ring.append(i)
+    assert list(ring) == [f"again-{i}" for i in range(30)] + list(range(100))
+    assert len(ring) == 130
+
+
 def test_a_dropped_tracer_and_what_its_ring_holds_are_collected():
     signal.connect(_quiet)
 

@@ -54,8 +54,8 @@ typedef struct {
 } Record;
 
 /* The records array grows (doubling) up to maxlen, so a large max_events costs
- * nothing until used.  While it is smaller than maxlen, nothing was dropped
- * and ``head`` is 0 (clear() resets it): growing copies the records as they are. */
+ * nothing until used; the records wrap around at its current capacity, and
+ * growing copies them in order from the start of the new array. */
 #define RING_FIRST 64
 
 typedef struct {
@@ -76,13 +76,19 @@ ring_resize(RingObject *ring, Py_ssize_t capacity)
     }
     uintptr_t address = ((uintptr_t)memory + RING_LINE - 1) & ~(uintptr_t)(RING_LINE - 1);
     Record *records = (Record *)address;
-    if (ring->size > 0) {
-        memcpy(records, ring->records, (size_t)ring->size * sizeof(Record)); /* head is 0 */
+    Py_ssize_t first = ring->size < ring->capacity - ring->head ? ring->size
+                                                                : ring->capacity - ring->head;
+    if (first > 0) { /* the oldest up to the end of the old array, then the rest from its start */
+        memcpy(records, ring->records + ring->head, (size_t)first * sizeof(Record));
+    }
+    if (ring->size > first) {
+        memcpy(records + first, ring->records, (size_t)(ring->size - first) * sizeof(Record));
     }
     PyMem_Free(ring->memory);
     ring->memory = memory;
     ring->records = records;
     ring->capacity = capacity;
+    ring->head = 0;
     return 0;
 }
 
@@ -137,13 +143,13 @@ ring_put(RingObject *ring, const Record *record)
             0) {
         return -1;
     }
-    if (ring->size == ring->maxlen) {
+    if (ring->size == ring->maxlen) { /* full: the capacity is maxlen */
         at = ring->head;
         dropped = record_refs(&ring->records[at], garbage);
-        ring->head = at + 1 == ring->maxlen ? 0 : at + 1;
+        ring->head = at + 1 == ring->capacity ? 0 : at + 1;
     } else {
         at = ring->head + ring->size;
-        at = at >= ring->maxlen ? at - ring->maxlen : at;
+        at = at >= ring->capacity ? at - ring->capacity : at;
         ring->size++;
     }
     ring->records[at] = *record;
@@ -178,11 +184,8 @@ ring_pop_oldest(RingObject *ring)
     Record *oldest = &ring->records[ring->head];
     int n = record_refs(oldest, garbage);
     memset(oldest, 0, sizeof(*oldest));
-    ring->head = ring->head + 1 == ring->maxlen ? 0 : ring->head + 1;
+    ring->head = ring->head + 1 == ring->capacity ? 0 : ring->head + 1;
     ring->size--;
-    if (ring->size == 0) {
-        ring->head = 0; /* empty: the records start at 0 again (see ring_resize) */
-    }
     for (int i = 0; i < n; i++) {
         Py_DECREF(garbage[i]);
     }
@@ -269,7 +272,7 @@ ring_entries(RingObject *ring, PyObject *known)
         return PyErr_NoMemory();
     }
     PyObject *refs[RECORD_MAX_REFS];
-    for (Py_ssize_t i = 0, at = ring->head; i < size; i++, at = at + 1 == ring->maxlen ? 0 : at + 1) {
+    for (Py_ssize_t i = 0, at = ring->head; i < size; i++, at = at + 1 == ring->capacity ? 0 : at + 1) {
         copy[i] = ring->records[at];
         for (int r = record_refs(&copy[i], refs) - 1; r >= 0; r--) {
             Py_INCREF(refs[r]);
@@ -390,7 +393,7 @@ ring_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         return NULL;
     }
     if (maxlen < 1 || (size_t)maxlen > (PY_SSIZE_T_MAX - RING_LINE) / sizeof(Record)) {
-        PyErr_SetString(PyExc_ValueError, "Ring(maxlen): maxlen must be at least 1");
+        PyErr_SetString(PyExc_ValueError, "Ring(maxlen): maxlen must be at least 1 (and fit memory)");
         return NULL;
     }
     RingObject *ring = (RingObject *)type->tp_alloc(type, 0); /* new, zeroed, tracked */
@@ -409,7 +412,7 @@ static int
 ring_traverse(RingObject *ring, visitproc visit, void *arg)
 {
     PyObject *refs[RECORD_MAX_REFS];
-    for (Py_ssize_t i = 0, at = ring->head; i < ring->size; i++, at = at + 1 == ring->maxlen ? 0 : at + 1) {
+    for (Py_ssize_t i = 0, at = ring->head; i < ring->size; i++, at = at + 1 == ring->capacity ? 0 : at + 1) {
         for (int r = record_refs(&ring->records[at], refs) - 1; r >= 0; r--) {
             Py_VISIT(refs[r]);
         }
