@@ -933,7 +933,7 @@ record_send(PyObject *send, PyObject *signal, PyObject *sender, Named *named,
     return 0;
 }
 
-static int thread_has_parent(void); /* below, with the thread's name */
+static int thread_has_parent(void); /* below, with the thread's name (per_thread()) */
 
 /* task.get_name() of an asyncio.Task (new): a str, else "<task>" as capture._task_name. */
 static PyObject *
@@ -2214,52 +2214,42 @@ thread_ident(void)
     return Py_NewRef(last);
 }
 
-/* This thread's name as the tracer shows it (new; NULL with an error): kept
- * in the thread state's dict (PyThreadState_GetDict(), documented for such
- * per-thread state: it goes with the thread, so a new thread that gets a dead
- * one's ident gets its own name), from record.thread_name() the first time. */
+/* ``compute()`` for this thread (new; NULL with an error), for values fixed
+ * for a thread's life: kept in the thread state's dict under ``key`` after the
+ * first call (PyThreadState_GetDict(), documented for such per-thread state:
+ * it goes with the thread, so a new thread that gets a dead one's ident
+ * computes its own). */
 static PyObject *
-thread_name_here(void)
+per_thread(PyObject *key, PyObject *compute)
 {
     PyObject *state = PyThreadState_GetDict(); /* borrowed; NULL: no thread state */
-    PyObject *name = state == NULL ? NULL : PyDict_GetItemWithError(state, s_thread_key);
-    if (name != NULL) {
-        return Py_NewRef(name); /* borrowed from a dict only this thread uses */
+    PyObject *value = state == NULL ? NULL : PyDict_GetItemWithError(state, key);
+    if (value != NULL) {
+        return Py_NewRef(value); /* borrowed from a dict only this thread uses */
     }
     if (PyErr_Occurred()) {
         return NULL;
     }
-    name = PyObject_CallNoArgs(thread_name_fn); /* new: threading.current_thread().name */
-    if (name != NULL && state != NULL && PyDict_SetItem(state, s_thread_key, name) < 0) {
-        Py_CLEAR(name);
+    value = PyObject_CallNoArgs(compute); /* new */
+    if (value != NULL && state != NULL && PyDict_SetItem(state, key, value) < 0) {
+        Py_CLEAR(value);
     }
-    return name;
+    return value;
 }
 
 /* This thread was started inside a traced receiver (capture.thread_parent()
- * is not None): 1, 0 not, -1 with an error.  Fixed from the thread's start
- * on, so kept in the thread state's dict (as its name) after the first ask:
- * once a thread is marked, every other thread's sends stay on the fast path. */
+ * is not None): 1, 0 not, -1 with an error.  Set before the thread runs and
+ * never changed, so asked once per thread: once a thread is marked, every
+ * other thread's sends stay on the fast path. */
 static int
 thread_has_parent(void)
 {
-    PyObject *state = PyThreadState_GetDict(); /* borrowed; NULL: no thread state */
-    PyObject *known = state == NULL ? NULL : PyDict_GetItemWithError(state, s_parent_key);
-    if (known != NULL) {
-        return known == Py_True;
-    }
-    if (PyErr_Occurred()) {
-        return -1;
-    }
-    PyObject *parent = PyObject_CallNoArgs(thread_parent_fn); /* new */
+    PyObject *parent = per_thread(s_parent_key, thread_parent_fn); /* new */
     if (parent == NULL) {
         return -1;
     }
     int has = parent != Py_None;
     Py_DECREF(parent);
-    if (state != NULL && PyDict_SetItem(state, s_parent_key, has ? Py_True : Py_False) < 0) {
-        return -1;
-    }
     return has;
 }
 
@@ -2372,7 +2362,8 @@ cached_names(PyObject *signal, PyObject *sender, PyObject **holder, PyObject **l
         return 0;
     }
     *thread = thread_ident(); /* new: threading.get_ident() */
-    *thread_name = *thread == NULL ? NULL : thread_name_here(); /* new */
+    /* new: record.thread_name(), this thread's name as its first send saw it */
+    *thread_name = *thread == NULL ? NULL : per_thread(s_thread_key, thread_name_fn);
     if (*thread_name == NULL) {
         Py_CLEAR(*label);
         Py_CLEAR(*thread);
@@ -2421,39 +2412,38 @@ buffer_event(PyObject *send, Named *named)
                                   PyTuple_GET_ITEM(options, 1), &names);
     }
     Py_DECREF(options);
-    PyObject *event = NULL; /* new */
+    int failed = 1; /* kwargs NULL: the error is set */
     Record record;
     if (kwargs != NULL && names != NULL && ring != NULL &&
         record_of(&record, send, names, kwargs)) {
-        Py_CLEAR(names);
-        Py_CLEAR(kwargs);
-        if (ring_put((RingObject *)ring, &record) < 0) { /* steals the record's references */
+        failed = ring_put((RingObject *)ring, &record) < 0; /* steals the record's references */
+        if (failed) {
             record_release(&record);
-        } else {
-            event = Py_NewRef(Py_None); /* put: nothing to append */
         }
-    } else if (kwargs != NULL && names == NULL) {
-        event = PyTuple_Pack(2, send, kwargs);
-    } else if (kwargs != NULL) {
-        Py_XSETREF(SEND(send)->kw_names, names);   /* steals names */
-        Py_XSETREF(SEND(send)->kw_values, kwargs); /* steals kwargs */
-        names = kwargs = NULL;
-        event = Py_NewRef(send);
+    } else if (kwargs != NULL) { /* the entry: (send, pairs), or the send, its kwargs in two fields */
+        PyObject *event = NULL; /* new */
+        if (names == NULL) {
+            event = PyTuple_Pack(2, send, kwargs);
+        } else {
+            Py_XSETREF(SEND(send)->kw_names, Py_NewRef(names));
+            Py_XSETREF(SEND(send)->kw_values, Py_NewRef(kwargs));
+            event = Py_NewRef(send);
+        }
+        PyObject *done = event == NULL  ? NULL
+                         : ring != NULL ? ring_append((RingObject *)ring, event)
+                                        : PyObject_CallOneArg(append, event); /* new */
+        failed = done == NULL;
+        Py_XDECREF(done);
+        Py_XDECREF(event);
     }
     Py_XDECREF(names);
     Py_XDECREF(kwargs);
-    PyObject *done = event == NULL      ? NULL
-                     : event == Py_None ? Py_NewRef(Py_None)
-                     : ring != NULL     ? ring_append((RingObject *)ring, event)
-                                        : PyObject_CallOneArg(append, event); /* new */
-    Py_XDECREF(event);
     Py_XDECREF(ring);
     Py_DECREF(append);
-    if (done == NULL) {
+    if (failed) {
         Py_DECREF(seen);
         return -1;
     }
-    Py_DECREF(done);
     PyObject *count = (*Py_TYPE(seen)->tp_iternext)(seen); /* new: next(tracer._seen) */
     Py_DECREF(seen);
     if (count == NULL) {
@@ -2830,7 +2820,7 @@ intern_names(void)
     INTERN(s_signal_names, "_signal_names");
     INTERN(s_sender_labels, "_sender_labels");
     INTERN(s_thread_key, "sigscope.tracing: this thread's name");
-    INTERN(s_parent_key, "sigscope.tracing: this thread has a parent");
+    INTERN(s_parent_key, "sigscope.tracing: this thread's parent");
     INTERN(s_get_name, "get_name");
     INTERN(s_plain_record, "_plain_record");
     INTERN(s_ref, "ref");
