@@ -18,6 +18,8 @@ import sigscope
 from sigscope.demo.shop.models import Customer
 from sigscope.tracing import Tracer, accel, active_tracers, current_call, record
 
+from .helpers import forget_receivers
+
 signal = Signal()
 
 
@@ -26,8 +28,7 @@ def _clean():
     yield
     assert active_tracers() == ()
     assert current_call() is None
-    signal.receivers.clear()
-    signal.sender_receivers_cache.clear()
+    forget_receivers(signal)
 
 
 def _frames(exc: BaseException) -> list[tuple[str, str]]:

@@ -23,6 +23,8 @@ import sigscope
 from sigscope.demo.shop.models import Customer
 from sigscope.tracing import Tracer, active_tracers, current_call, record
 
+from .helpers import forget_receivers
+
 signal = Signal()
 inner = Signal()
 quiet = Signal()  # never has a receiver: every send of it is unheard
@@ -33,9 +35,7 @@ def _clean():
     yield
     assert active_tracers() == ()
     assert current_call() is None
-    for each in (signal, inner, quiet):
-        each.receivers.clear()
-        each.sender_receivers_cache.clear()
+    forget_receivers(signal, inner, quiet)
 
 
 class Thing:

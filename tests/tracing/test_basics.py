@@ -21,6 +21,8 @@ from sigscope import _compat
 from sigscope.tracing import Tracer, active_tracers
 from sigscope.tracing.jsonl import iter_jsonl
 
+from .helpers import forget_receivers
+
 HAS_ASYNC = _compat.HAS_ASYNC_SIGNALS
 needs_async = pytest.mark.skipif(not HAS_ASYNC, reason="Django 4.2 has no async signals")
 
@@ -55,9 +57,7 @@ async def coroutine(sender, **kwargs):
 def _clean():
     yield
     assert active_tracers() == ()  # every test stops what it starts
-    for signal in (ping, pong):
-        signal.receivers.clear()
-        signal.sender_receivers_cache.clear()
+    forget_receivers(ping, pong)
 
 
 def _class_attributes():

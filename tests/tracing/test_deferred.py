@@ -18,14 +18,15 @@ import sigscope.demo
 from sigscope.tracing import Tracer, accel
 from sigscope.tracing.values import ModelPk
 
+from .helpers import forget_receivers
+
 signal = Signal()
 
 
 @pytest.fixture(autouse=True)
 def _clean():
     yield
-    signal.receivers.clear()
-    signal.sender_receivers_cache.clear()
+    forget_receivers(signal)
 
 
 def _receivers(n: int) -> list[object]:

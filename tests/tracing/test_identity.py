@@ -19,6 +19,7 @@ import sigscope.demo
 from sigscope.tracing import accel, active_tracers
 
 from . import pretix_signals as px
+from .helpers import forget_receivers
 
 signal = Signal()
 
@@ -27,8 +28,7 @@ signal = Signal()
 def _clean():
     yield
     assert active_tracers() == ()
-    signal.receivers.clear()
-    signal.sender_receivers_cache.clear()
+    forget_receivers(signal)
 
 
 def _both(run):

@@ -22,6 +22,8 @@ from sigscope.records import UnheardSends
 from sigscope.tracing import active_tracers, current_call
 from sigscope.tracing.jsonl import iter_jsonl
 
+from .helpers import forget_receivers
+
 signal = Signal()
 other = Signal()
 
@@ -30,9 +32,7 @@ other = Signal()
 def _clean():
     yield
     assert active_tracers() == ()
-    for s in (signal, other):
-        s.receivers.clear()
-        s.sender_receivers_cache.clear()
+    forget_receivers(signal, other)
 
 
 class Payload:

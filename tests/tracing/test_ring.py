@@ -17,6 +17,8 @@ from django.dispatch import Signal
 import sigscope.demo
 from sigscope.tracing import Tracer, accel
 
+from .helpers import forget_receivers
+
 signal = Signal()
 nested = Signal()
 
@@ -24,9 +26,7 @@ nested = Signal()
 @pytest.fixture(autouse=True)
 def _clean():
     yield
-    for each in (signal, nested):
-        each.receivers.clear()
-        each.sender_receivers_cache.clear()
+    forget_receivers(signal, nested)
 
 
 def _quiet(sender: object, **kwargs: object) -> None:

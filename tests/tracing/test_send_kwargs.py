@@ -14,6 +14,8 @@ from django.dispatch import Signal
 from sigscope.demo.shop.models import Customer
 from sigscope.tracing import Tracer, active_tracers
 
+from .helpers import forget_receivers
+
 signal = Signal()
 HIDDEN = "*" * 20  # Django's cleansed_substitute
 
@@ -22,8 +24,7 @@ HIDDEN = "*" * 20  # Django's cleansed_substitute
 def _clean():
     signal.connect(_quiet, weak=False)
     yield
-    signal.receivers.clear()
-    signal.sender_receivers_cache.clear()
+    forget_receivers(signal)
     assert active_tracers() == ()
 
 

@@ -16,6 +16,8 @@ from sigscope.tracing import Tracer, accel, active_tracers, current_call
 from sigscope.tracing import capture as cap
 from sigscope.tracing.tracer import _regroup
 
+from .helpers import forget_receivers
+
 signal = Signal()
 inner = Signal()
 
@@ -42,9 +44,7 @@ def _clean():
     yield
     assert active_tracers() == ()
     assert current_call() is None
-    for s in (signal, inner):
-        s.receivers.clear()
-        s.sender_receivers_cache.clear()
+    forget_receivers(signal, inner)
 
 
 def _compiled():
