@@ -2,6 +2,9 @@
 
 Run:  python benchmarks/bench_tracing.py        (prints a Markdown table; needs sentry-sdk
       for the peer rows, else they are skipped and say so)
+      python benchmarks/bench_tracing.py --only create --only get --rounds 31 --cpu 1
+                                              (some cases, pinned to one CPU: steadier on
+                                              a busy machine)
 
 * ``send``: ``signal.send(sender=None)`` on a fresh ``Signal`` with 0, 1, 10 and
   100 no-op receivers (distinct module-level functions, connected weakly).
@@ -36,7 +39,7 @@ Run:  python benchmarks/bench_tracing.py        (prints a Markdown table; needs 
 Every figure is the median over interleaved rounds (untraced and traced rounds
 alternate, the order flipping each round, to cancel drift), per operation, with
 the garbage collector off while timing (and a full collection between rounds).
-"paired rounds, middle half" is the interquartile range of the ratio of each
+"paired rounds" is the median and the interquartile range of the ratio of each
 traced round to the untraced round next to it: how far one run's ratio can be
 trusted on a machine whose speed drifts.
 """
@@ -225,36 +228,50 @@ def spread(pairs: list[float]) -> str:
 
 
 def cases() -> list[tuple[str, Callable[[], Workload]]]:
-    from sigscope.demo.blog.models import Tag
-    from sigscope.demo.shop.models import Customer
+    """(name, make) of every case; ``make()`` imports the models (after Django's setup)."""
+
+    def tag(name: str) -> Workload:
+        from sigscope.demo.blog.models import Tag
+
+        return create_workload(Tag, name=name)
+
+    def customer() -> Workload:
+        from sigscope.demo.shop.models import Customer
+
+        return create_workload(Customer, name="customer {}", email="c{}@example.com")
 
     found: list[tuple[str, Callable[[], Workload]]] = []
     for n in (0, 1, 10, 100):
         found.append((f"`send`, {n} receiver{'s' if n != 1 else ''}", lambda n=n: send_workload(n)))
-    found.append(("`Tag.objects.create()`", lambda: create_workload(Tag, name="tag-{}")))
-    found.append(
-        (
-            "`Customer.objects.create()`",
-            lambda: create_workload(Customer, name="customer {}", email="c{}@example.com"),
-        )
-    )
+    found.append(("`Tag.objects.create()`", lambda: tag("tag-{}")))
+    found.append(("`Customer.objects.create()`", customer))
     found.append(
         (
             "`Tag.objects.create()` in a running event loop (a notebook cell)",
-            lambda: in_running_loop(create_workload(Tag, name="loop-tag-{}")),
+            lambda: in_running_loop(tag("loop-tag-{}")),
         )
     )
     found.append(("`Client().get()` of a trivial view", get_workload))
     return found
 
 
+def selected(only: list[str]) -> list[tuple[str, Callable[[], Workload]]]:
+    """The cases whose name contains one of ``only`` (case-insensitive); all if empty."""
+    wanted = [text.lower() for text in only]
+    return [
+        (case, make)
+        for case, make in cases()
+        if not wanted or any(text in case.lower() for text in wanted)
+    ]
+
+
 def sigscope_rows(
-    rounds: int,
+    rounds: int, only: list[str]
 ) -> tuple[list[tuple[str, float, float, list[float]]], dict[str, int]]:
     from sigscope.tracing import Tracer
 
     rows, recorded = [], {}
-    for case, make in cases():
+    for case, make in selected(only):
         tracer = Tracer(max_events=1000)
         plain, traced, pairs = interleaved(make(), rounds, tracer.start, tracer.stop)
         rows.append((case, plain, traced, pairs))
@@ -262,7 +279,7 @@ def sigscope_rows(
     return rows, recorded
 
 
-def sentry_rows(rounds: int) -> list[tuple[str, float, float]]:
+def sentry_rows(rounds: int, only: list[str]) -> list[tuple[str, float, float]]:
     """The peer, in this (child) process: sentry-sdk's signals_spans on vs off."""
     import sentry_sdk
     from django.dispatch import Signal
@@ -293,7 +310,7 @@ def sentry_rows(rounds: int) -> list[tuple[str, float, float]]:
         return wrapped
 
     rows = []
-    for case, make in cases():
+    for case, make in selected(only):
         plain, traced, _ = interleaved(
             in_transaction(make()),
             rounds,
@@ -304,13 +321,15 @@ def sentry_rows(rounds: int) -> list[tuple[str, float, float]]:
     return rows
 
 
-def peer_rows(rounds: int) -> tuple[list[tuple[str, float, float]], str]:
+def peer_rows(rounds: int, only: list[str]) -> tuple[list[tuple[str, float, float]], str]:
     try:
         import sentry_sdk
     except ImportError:
         return [], "sentry-sdk not installed: peer rows skipped"
+    # the child inherits this process's CPU affinity (--cpu)
     child = subprocess.run(
-        [sys.executable, __file__, "--peer", "--rounds", str(rounds)],
+        [sys.executable, __file__, "--peer", "--rounds", str(rounds)]
+        + [arg for text in only for arg in ("--only", text)],
         capture_output=True,
         text=True,
         check=True,
@@ -343,38 +362,13 @@ TARGETS = {
 }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=15, help="rounds of each (default 15)")
-    parser.add_argument("--peer", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    rounds = args.rounds
-
-    sigscope.demo.migrate()
-    from django.conf import settings
-    from django.dispatch import Signal
-
-    from sigscope.tracing import Tracer, active_tracers
-
-    settings.DEBUG = False
-    if args.peer:
-        print(json.dumps(sentry_rows(rounds)))
-        return 0
-    originals = dict(vars(Signal))
-    thread_start = threading.Thread.start
-
-    print(
-        f"- platform: {platform.platform()} ({platform.machine()})\n"
-        f"- Python {platform.python_version()} ({platform.python_implementation()}), "
-        f"Django {django.get_version()}, sigscope {sigscope.__version__}\n"
-        f"- os.cpu_count(): {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}\n"
-        f"- {rounds} interleaved rounds per case, medians, ns/µs per operation\n",
-        flush=True,
-    )
-
-    # "No tracer active": before any tracer has ever started, then right after one
-    # traced the same send and stopped (adjacent phases, to keep drift out).
+def idle_rows(rounds: int) -> list[tuple[str, float, float]]:
+    """No tracer active: before any tracer has ever started, then right after one
+    traced the same send and stopped (adjacent phases, to keep drift out), and after
+    1,000 more starts and stops (CPython 3.13+ caps each class's version tags at
+    1,000: without sigscope.tracing.versions they ran out here)."""
     from sigscope.demo.shop.models import Customer
+    from sigscope.tracing import Tracer
 
     idle_send = send_workload(10)
     idle_ops = calibrate(idle_send)
@@ -385,8 +379,6 @@ def main(argv: list[str] | None = None) -> int:
     with Tracer(max_events=1000):
         timed(idle_send, idle_ops)
     after = plain_only(idle_send, rounds, idle_ops)
-    # ... and after 1,000 more starts and stops (CPython 3.13+ caps each class's
-    # version tags at 1,000: without sigscope.tracing.versions they ran out here).
     cycling = Tracer(max_events=10)
     for _ in range(1000):
         with cycling:
@@ -395,28 +387,8 @@ def main(argv: list[str] | None = None) -> int:
         idle_create(1)
     cycled = plain_only(idle_send, rounds, idle_ops)
     create_after = plain_only(idle_create, rounds, create_ops)
-
-    rows, recorded = sigscope_rows(rounds)
-    peers, peer_note = peer_rows(rounds)
-    assert not active_tracers()
-    restored = threading.Thread.start is thread_start and dict(vars(Signal)) == originals
-
-    print(
-        "| case | raw Django | sigscope | ratio | paired rounds, middle half "
-        "| sentry-sdk `signals_spans` | ratio |"
-    )
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    peer = {case: (plain, traced) for case, plain, traced in peers}
-    for case, plain, traced, pairs in rows:
-        cells = [case, fmt(plain), fmt(traced), f"{traced / plain:.2f}×", spread(pairs)]
-        if case in peer:
-            p_plain, p_traced = peer[case]
-            cells += [fmt(p_traced), f"{p_traced / p_plain:.2f}×"]
-        else:
-            cells += ["–", "–"]
-        print("| " + " | ".join(cells) + " |")
     idle = "`send`, 10 receivers, no tracer running"
-    for case, plain, traced in (
+    return [
         (f"{idle} (before any start vs after stop)", before, after),
         (f"{idle} (before vs after 1,000 more starts and stops)", before, cycled),
         (
@@ -424,19 +396,112 @@ def main(argv: list[str] | None = None) -> int:
             create_before,
             create_after,
         ),
-    ):
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=15, help="rounds of each (default 15)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="only the cases whose name contains TEXT, e.g. create (repeatable; "
+        "skips the no-tracer-running rows)",
+    )
+    parser.add_argument(
+        "--cpu",
+        type=int,
+        metavar="N",
+        help="run pinned to CPU N (Linux), as taskset -c N: steadier on a busy machine",
+    )
+    parser.add_argument("--peer", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    rounds = args.rounds
+    if rounds < 1:
+        parser.error("--rounds must be at least 1")
+    if not selected(args.only):
+        names = "; ".join(case.replace("`", "") for case, _ in cases())
+        parser.error(f"--only {' '.join(args.only)!r} matches no case (cases: {names})")
+    if args.cpu is not None:
+        if not hasattr(os, "sched_setaffinity"):
+            parser.error("--cpu needs os.sched_setaffinity (Linux)")
+        if args.cpu not in os.sched_getaffinity(0):
+            allowed = ", ".join(map(str, sorted(os.sched_getaffinity(0))))
+            parser.error(f"--cpu {args.cpu}: not a CPU this process may use ({allowed})")
+        os.sched_setaffinity(0, {args.cpu})
+
+    sigscope.demo.migrate()
+    from django.conf import settings
+    from django.dispatch import Signal
+
+    from sigscope.tracing import active_tracers
+
+    settings.DEBUG = False
+    if args.peer:
+        print(json.dumps(sentry_rows(rounds, args.only)))
+        return 0
+    originals = dict(vars(Signal))
+    thread_start = threading.Thread.start
+
+    print(
+        f"- platform: {platform.platform()} ({platform.machine()})\n"
+        f"- Python {platform.python_version()} ({platform.python_implementation()}), "
+        f"Django {django.get_version()}, sigscope {sigscope.__version__}\n"
+        f"- os.cpu_count(): {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}\n"
+        f"- {rounds} interleaved rounds per case, medians, ns/µs per operation"
+        + (f", pinned to CPU {args.cpu}" if args.cpu is not None else "")
+        + "\n",
+        flush=True,
+    )
+
+    idle = idle_rows(rounds) if not args.only else []
+    rows, recorded = sigscope_rows(rounds, args.only)
+    peers, peer_note = peer_rows(rounds, args.only)
+    assert not active_tracers()
+    restored = threading.Thread.start is thread_start and dict(vars(Signal)) == originals
+
+    print(
+        "| case | raw Django | sigscope | ratio | paired rounds, median (middle half) "
+        "| sentry-sdk `signals_spans` | ratio |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    peer = {case: (plain, traced) for case, plain, traced in peers}
+    for case, plain, traced, pairs in rows:
+        paired = f"{statistics.median(pairs):.2f}× ({spread(pairs)})"
+        cells = [case, fmt(plain), fmt(traced), f"{traced / plain:.2f}×", paired]
+        if case in peer:
+            p_plain, p_traced = peer[case]
+            cells += [fmt(p_traced), f"{p_traced / p_plain:.2f}×"]
+        else:
+            cells += ["–", "–"]
+        print("| " + " | ".join(cells) + " |")
+    for case, plain, traced in idle:
         print(f"| {case} | {fmt(plain)} | {fmt(traced)} | {traced / plain:.2f}× | – | – | – |")
 
-    ratios = {case: traced / plain for case, plain, traced, _ in rows}
-    print("\nTargets:")
+    ratios = {case: (traced / plain, pairs) for case, plain, traced, pairs in rows}
+    print("\nTargets (ratio of the medians; the paired rounds' median in brackets):")
     for case, limit in TARGETS.items():
-        verdict = "met" if ratios[case] <= limit else "MISSED"
-        print(f"- ≤ {limit:.2f}× on {case}: {ratios[case]:.2f}× ({verdict})")
-    print(
-        f"- 1.00× with no tracer running: {after / before:.2f}× (phases not interleavable; "
-        f"every Signal class attribute and Thread.start restored as the same objects: "
-        f"{'yes' if restored else 'NO'})"
-    )
+        if case in ratios:
+            ratio, pairs = ratios[case]
+            verdict = "met" if ratio <= limit else "MISSED"
+            print(
+                f"- ≤ {limit:.2f}× on {case}: {ratio:.2f}× ({verdict}) "
+                f"[{statistics.median(pairs):.2f}×]"
+            )
+    if idle:
+        before, after = idle[0][1], idle[0][2]
+        print(
+            f"- 1.00× with no tracer running: {after / before:.2f}× (phases not interleavable; "
+            f"every Signal class attribute and Thread.start restored as the same objects: "
+            f"{'yes' if restored else 'NO'})"
+        )
+    else:
+        print(
+            "- every Signal class attribute and Thread.start restored as the same objects: "
+            + ("yes" if restored else "NO")
+        )
     print(f"- peer: {peer_note}")
     quiet = [c for c, n in recorded.items() if n == 0 and "0 receivers" not in c]
     print(
