@@ -12,7 +12,10 @@ setup(
         Extension(
             "sigscope.tracing._speedups",
             ["src/sigscope/tracing/_speedups.c"],
-            depends=["src/sigscope/tracing/_marks.h", "src/sigscope/tracing/_ring.h"],
+            depends=[
+                f"src/sigscope/tracing/{header}.h"
+                for header in ("_marks", "_unheard", "_kwargs", "_finish", "_ring", "_versions")
+            ],
             optional=True,
         )
     ]
