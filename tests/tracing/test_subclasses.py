@@ -168,3 +168,43 @@ def test_every_subclass_gets_its_exact_attributes_back():
         assert px.PluginSignal.send is not before[1]["send"]
         assert px.SortedSignal._live_receivers is not before[4]["_live_receivers"]
     assert [dict(vars(cls)) for cls in classes] == before
+
+
+class _SendsWhenHashed:
+    """A sender whose ``__hash__`` sends ``signal`` (Django's own loop hashes its sender)."""
+
+    busy = False
+
+    def __init__(self, signal: Signal, tag: str) -> None:
+        self.signal, self.tag = signal, tag
+
+    def __hash__(self) -> int:
+        if self.tag == "outer" and not _SendsWhenHashed.busy:
+            _SendsWhenHashed.busy = True
+            try:
+                self.signal.send(sender=_SendsWhenHashed(self.signal, "inner"))
+            finally:
+                _SendsWhenHashed.busy = False
+        return id(self)
+
+
+def test_a_send_made_while_djangos_loop_starts_is_a_send_of_its_own():
+    """Only an outer *subclass* method's send is joined by Django's loop: a send of the
+    same signal made by the sender's ``__hash__`` (a finalizer, a weakref callback)
+    before the receivers are fetched used to be folded into the outer send."""
+    signal = Signal()
+    ran: list[str] = []
+
+    def receiver(sender, **kwargs):
+        ran.append(sender.tag)
+
+    signal.connect(receiver, weak=False)
+    signal.send(sender=_SendsWhenHashed(signal, "outer"))
+    untraced, ran[:] = list(ran), []
+    with sigscope.trace() as t:
+        signal.send(sender=_SendsWhenHashed(signal, "outer"))
+    assert ran == untraced == ["inner", "outer"]
+    outer, nested = t.sends(signal)
+    assert [len(outer.calls), len(nested.calls)] == [1, 1]
+    assert outer.id < nested.id and nested.parent is None  # not made by a receiver
+    assert outer.calls[0].offset_ns > nested.duration_ns  # the outer receiver ran after it

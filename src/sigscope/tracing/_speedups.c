@@ -592,13 +592,13 @@ is_id_of(PyObject *id_obj, PyObject *obj)
     return address == (void *)obj;
 }
 
-/* found (borrowed) is a send of ``signal`` begun by an outer method whose
+/* found (borrowed) is a send of ``signal`` begun by an outer subclass method whose
  * receivers are not fetched yet (patch._joins).  1, 0, -1 on error. */
 static int
 joins(PyObject *found, PyObject *signal)
 {
-    if (!is_send(found) || SEND(found)->wired) {
-        return 0;
+    if (!is_send(found) || !SEND(found)->proxied || SEND(found)->wired) {
+        return 0; /* patch._joins: only an outer subclass method's send is joined */
     }
     PyObject *signal_id = SEND(found)->signal_id; /* borrowed */
     return signal_id != NULL && is_id_of(signal_id, signal);

@@ -49,8 +49,13 @@ _no_receivers = _compat.no_receivers_cached
 
 
 def _joins(found: Any, signal: Any) -> bool:
-    """``found`` is a send of ``signal`` begun by an outer method, receivers not fetched yet."""
-    return not found.wired and found.signal_id == id(signal)
+    """``found`` is a send of ``signal`` begun by an outer subclass method (``proxied``: it
+    may delegate to Django's loop, which then clears it), receivers not fetched yet.
+
+    A send of the same signal made while Django's own loop starts (a sender's
+    ``__hash__``, a finalizer, a weakref callback) is a send of its own.
+    """
+    return found.proxied and not found.wired and found.signal_id == id(signal)
 
 
 def _in_progress(signal: Any) -> Any:
