@@ -10,25 +10,29 @@
 
 /* ------------------------------------------------------- no_receivers */
 
+/* ``dict.get(key) is NO_RECEIVERS``: 1 or 0 (a miss; an unhashable key too,
+ * whose TypeError Django's own lookup raises), -1 on another error. */
+static inline int
+maps_to_no_receivers(PyObject *dict, PyObject *key)
+{
+    PyObject *found = PyDict_GetItemWithError(dict, key); /* borrowed */
+    if (found == NULL && PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_TypeError)) {
+            return -1;
+        }
+        PyErr_Clear();
+        return 0;
+    }
+    return found == no_receivers;
+}
+
 /* _compat.no_receivers_cached(signal, sender), transcribed: Django already
  * cached that ``sender`` has no receivers (1), or not (0); -1 on error. */
 static int
 no_receivers_cached(PyObject *cache, PyObject *sender)
 {
-    PyObject *found;
     if (PyDict_CheckExact(cache)) {
-        if (PyDict_GET_SIZE(cache) == 0) {
-            return 0;
-        }
-        found = PyDict_GetItemWithError(cache, sender); /* borrowed */
-        if (found == NULL && PyErr_Occurred()) {
-            if (!PyErr_ExceptionMatches(PyExc_TypeError)) {
-                return -1;
-            }
-            PyErr_Clear();
-            return 0;
-        }
-        return found == no_receivers;
+        return PyDict_GET_SIZE(cache) == 0 ? 0 : maps_to_no_receivers(cache, sender);
     }
     PyObject *data = PyObject_GetAttr(cache, s_data); /* new: a WeakKeyDictionary's dict */
     if (data == NULL || !PyDict_CheckExact(data)) {
@@ -50,17 +54,10 @@ no_receivers_cached(PyObject *cache, PyObject *sender)
         PyErr_Clear();
         return 0;
     }
-    found = PyDict_GetItemWithError(data, key); /* borrowed */
+    int result = maps_to_no_receivers(data, key);
     Py_DECREF(key);
     Py_DECREF(data);
-    if (found == NULL && PyErr_Occurred()) {
-        if (!PyErr_ExceptionMatches(PyExc_TypeError)) {
-            return -1;
-        }
-        PyErr_Clear();
-        return 0;
-    }
-    return found == no_receivers;
+    return result;
 }
 
 /* Django would return [] here: the signal has no receivers for ``sender``.
