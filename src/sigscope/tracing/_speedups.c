@@ -867,10 +867,12 @@ find_sender(Py_ssize_t nargs, PyObject *kwnames, PyObject *const *args, PyObject
     for (Py_ssize_t i = 0; i < count; i++) {
         PyObject *kwname = PyTuple_GET_ITEM(kwnames, i);
         /* kwnames are mostly interned; not those of f(**{"sen" + "der": x}): compared
-         * then (a str's comparison runs no Python code).  Missing one made
+         * then (a str's comparison runs no Python code), after its first and last
+         * characters (pre_init's "kwargs" is six long too).  Missing one made
          * send(signal, x, **{that: y}) a traced send that Django's TypeError ended. */
         if (kwname == s_sender ||
             (PyUnicode_Check(kwname) && PyUnicode_GET_LENGTH(kwname) == 6 &&
+             PyUnicode_READ_CHAR(kwname, 0) == 's' && PyUnicode_READ_CHAR(kwname, 5) == 'r' &&
              PyUnicode_Compare(kwname, s_sender) == 0)) {
             at = i;
         }
