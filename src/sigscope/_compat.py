@@ -128,16 +128,89 @@ _ref = weakref.ref
 NO_RECEIVERS = _NO_RECEIVERS
 
 
+_type_mro = type.__dict__["__mro__"].__get__
+_type_dict = type.__dict__["__dict__"].__get__
+_object_getattribute = object.__dict__["__getattribute__"]
+_C_SLOT = type(object.__dict__["__hash__"])  # a wrapper_descriptor: a C slot
+#: id(class): (weakref to it, answer), one dict per question
+_reads: dict[int, tuple[Any, bool]] = {}
+_hashes: dict[int, tuple[Any, bool]] = {}
+
+
+def _static_lookup(cls: type, name: str) -> tuple[bool, Any]:
+    """``name`` along ``cls.__mro__``, read from the class dicts (no descriptor, no metaclass)."""
+    for klass in _type_mro(cls):
+        namespace = _type_dict(klass)
+        if name in namespace:
+            return True, namespace[name]
+    return False, None
+
+
+def _answer(answers: dict[int, tuple[Any, bool]], cls: type, compute: Any) -> bool:
+    entry = answers.get(id(cls))
+    if entry is not None and entry[0]() is cls:
+        return bool(entry[1])
+    answer = bool(compute(cls))
+    key = id(cls)
+
+    def forget(ref: Any) -> None:  # the class died: its address may be another's next
+        if answers.get(key, (None,))[0] is ref:
+            del answers[key]
+
+    answers[key] = (weakref.ref(cls, forget), answer)  # every class takes weak references
+    return answer
+
+
+def _reads_quietly(cls: type) -> bool:
+    found, getattribute = _static_lookup(cls, "__getattribute__")
+    return (
+        found
+        and getattribute is _object_getattribute
+        and not _static_lookup(cls, "__getattr__")[0]
+        and not _static_lookup(cls, "receivers")[0]
+        and not _static_lookup(cls, "sender_receivers_cache")[0]
+    )
+
+
+def _hashes_quietly(cls: type) -> bool:
+    found, hash_slot = _static_lookup(cls, "__hash__")
+    return not found or hash_slot is None or type(hash_slot) is _C_SLOT
+
+
+def signal_reads_quietly(signal: Signal) -> bool:
+    """Reading ``signal.receivers`` and ``signal.sender_receivers_cache`` runs no code of
+    the application: its class customizes neither attribute access nor those names.
+
+    Else a tracer does not read them ahead of Django's ``send`` (which does): a subclass's
+    ``__getattribute__`` or property runs as often as without tracing.  The answer is kept
+    per class (the C path also notices a class changed since; this one does not).
+    """
+    return _answer(_reads, type(signal), _reads_quietly)
+
+
+def hashes_quietly(sender: Any) -> bool:
+    """``hash(sender)`` runs no code of the application (a C ``__hash__``, or none)."""
+    return _answer(_hashes, type(sender), _hashes_quietly)
+
+
 def no_receivers_cached(signal: Signal, sender: Any) -> bool:
-    """:func:`cached_no_receivers` for the tracer's hot path (one probe, no Python-level get)."""
+    """:func:`cached_no_receivers` for the tracer's hot path (one probe, no Python-level get).
+
+    A sender whose ``__hash__`` is Python code is not looked up (False): Django's own
+    lookup runs it, a tracer's would run it once more.
+    """
     cache = signal.sender_receivers_cache
     if type(cache) is dict:
         if not cache:
+            return False
+        if not hashes_quietly(sender):
             return False
         try:
             return cache.get(sender) is _NO_RECEIVERS
         except TypeError:
             return False
+    if not hashes_quietly(sender):
+        return False
     try:
         return cache.data.get(_ref(sender)) is _NO_RECEIVERS  # type: ignore[attr-defined]
     except (TypeError, AttributeError):

@@ -194,3 +194,67 @@ def test_many_pairs_beyond_the_table_are_all_counted():
     finally:
         tracer.stop()
     assert len(counts) == 600 and set(counts.values()) == {3}
+
+
+# --------------------------------------------------------------- no code of the application
+
+
+class _Reads(Signal):
+    """A signal whose attribute reads are application code (and note what they read)."""
+
+    def __getattribute__(self, name: str) -> object:
+        if name in ("receivers", "sender_receivers_cache"):
+            object.__getattribute__(self, "__dict__").setdefault("read", []).append(name)
+        return object.__getattribute__(self, name)
+
+
+class _Hashed:
+    """A sender whose ``__hash__`` is application code (and counts its calls)."""
+
+    calls = 0
+
+    def __hash__(self) -> int:
+        _Hashed.calls += 1
+        return 7
+
+
+def _reads_of(signal: _Reads, sender: object) -> list[str]:
+    signal.__dict__["read"] = []
+    signal.send(sender=sender)
+    return list(signal.__dict__.pop("read"))
+
+
+@pytest.mark.parametrize("caching", [False, True])
+@pytest.mark.parametrize("heard", [False, True])
+def test_a_signal_whose_attribute_reads_are_code_is_read_as_often_as_without_tracing(
+    caching: bool, heard: bool
+) -> None:
+    signal = _Reads(use_caching=caching)
+    if heard:
+        signal.connect(lambda sender, **kwargs: None, weak=False)
+    sender = First()
+    _reads_of(signal, sender)  # Django fills its cache
+    untraced = _reads_of(signal, sender)
+    with Tracer() as tracer:
+        traced = _reads_of(signal, sender)
+    assert traced == untraced and "receivers" in untraced
+    assert len(tracer.events) == int(heard)
+    unheard = [u.count for u in tracer.unheard if u.sender and "First" in u.sender]
+    assert unheard == ([] if heard else [1])
+
+
+@pytest.mark.parametrize("heard", [False, True])
+def test_a_sender_whose_hash_is_code_is_hashed_as_often_as_without_tracing(heard: bool) -> None:
+    signal = Signal(use_caching=True)  # Django keeps the receivers per sender, by hash
+    signal.connect(lambda sender, **kwargs: None, sender=None if heard else First, weak=False)
+    sender = _Hashed()
+    signal.send(sender=sender)  # Django fills its cache for it
+    _Hashed.calls = 0
+    signal.send(sender=sender)
+    untraced, _Hashed.calls = _Hashed.calls, 0
+    with Tracer() as tracer:
+        signal.send(sender=sender)
+    assert _Hashed.calls == untraced >= 1
+    assert len(tracer.events) == int(heard)
+    unheard = [u.count for u in tracer.unheard if u.sender and "_Hashed" in u.sender]
+    assert unheard == ([] if heard else [1])

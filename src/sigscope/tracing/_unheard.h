@@ -26,13 +26,32 @@ maps_to_no_receivers(PyObject *dict, PyObject *key)
     return found == no_receivers;
 }
 
+/* _compat.hashes_quietly(sender): hash(sender) runs no code of the application.
+ * A static type's hash is C; a class's (heap type's) when it is object's (inherited,
+ * as by a model class) or "unhashable".  Anything else (a Python __hash__, or an
+ * inherited C one of another static type): 0, not looked up (the Python code is
+ * finer-grained; the outcome is the same, Django's send decides). */
+static inline int
+hashes_quietly(PyObject *sender)
+{
+    PyTypeObject *cls = Py_TYPE(sender);
+    return !(cls->tp_flags & Py_TPFLAGS_HEAPTYPE) || cls->tp_hash == PyBaseObject_Type.tp_hash ||
+           cls->tp_hash == PyObject_HashNotImplemented;
+}
+
 /* _compat.no_receivers_cached(signal, sender), transcribed: Django already
  * cached that ``sender`` has no receivers (1), or not (0); -1 on error. */
 static int
 no_receivers_cached(PyObject *cache, PyObject *sender)
 {
     if (PyDict_CheckExact(cache)) {
-        return PyDict_GET_SIZE(cache) == 0 ? 0 : maps_to_no_receivers(cache, sender);
+        if (PyDict_GET_SIZE(cache) == 0 || !hashes_quietly(sender)) {
+            return 0;
+        }
+        return maps_to_no_receivers(cache, sender);
+    }
+    if (!hashes_quietly(sender)) {
+        return 0; /* Django's own lookup hashes it; this one would once more */
     }
     PyObject *data = PyObject_GetAttr(cache, s_data); /* new: a WeakKeyDictionary's dict */
     if (data == NULL || !PyDict_CheckExact(data)) {
@@ -60,16 +79,56 @@ no_receivers_cached(PyObject *cache, PyObject *sender)
     return result;
 }
 
+/* _compat.signal_reads_quietly(type(signal)): generic attribute access, and neither
+ * ``receivers`` nor ``sender_receivers_cache`` a class attribute (a property would
+ * run).  The last class found so is remembered with its version tag (unique, and
+ * gone when the class or a base changes). */
+static PyTypeObject *quiet_type; /* borrowed: only compared, with its tag */
+static unsigned int quiet_tag;
+
+static inline unsigned int
+version_tag(PyTypeObject *cls) /* 0: none valid */
+{
+#if PY_VERSION_HEX < 0x030C0000
+    if (!(cls->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG)) {
+        return 0;
+    }
+#endif
+    return cls->tp_version_tag;
+}
+
+static int
+reads_quietly(PyTypeObject *cls)
+{
+    unsigned int tag = version_tag(cls);
+    if (tag != 0 && cls == quiet_type && tag == quiet_tag) {
+        return 1;
+    }
+    if (cls->tp_getattro != PyObject_GenericGetAttr || _PyType_Lookup(cls, s_receivers) != NULL ||
+        _PyType_Lookup(cls, s_cache) != NULL) {
+        return 0;
+    }
+    tag = version_tag(cls); /* the lookups assign one */
+    if (tag != 0) {
+        quiet_type = cls;
+        quiet_tag = tag;
+    }
+    return 1;
+}
+
 /* Django would return [] here: the signal has no receivers for ``sender``.
  * 1 yes, 0 no, -1 error.  (patch._django_sync's first condition.) */
 static int
 nobody_listens(PyObject *signal, PyObject *sender)
 {
-    PyObject *receivers = PyObject_GetAttr(signal, s_receivers); /* new */
+    if (!reads_quietly(Py_TYPE(signal))) {
+        return 0; /* reading could run the application's code: Django's send decides */
+    }
+    PyObject *receivers = PyObject_GetAttr(signal, s_receivers); /* new: the instance's */
     if (receivers == NULL) {
         return -1;
     }
-    int has = PyObject_IsTrue(receivers);
+    int has = PyList_CheckExact(receivers) ? PyList_GET_SIZE(receivers) > 0 : 1; /* a list's truth */
     Py_DECREF(receivers);
     if (has <= 0) {
         return has < 0 ? -1 : 1;

@@ -46,6 +46,22 @@ _Send, _current, _reset = cap.Send, cap.current, cap.current.reset
 _unheard, _finish, _capture = record.unheard, record.finish, cap.safe_capture
 _record_send, _failed = record._finish, record.failed
 _no_receivers = _compat.no_receivers_cached
+_reads_quietly = _compat.signal_reads_quietly
+
+
+def _no_receiver_at_all(signal: Any) -> bool:
+    """``signal.receivers`` is an empty list (another object's truth is not asked)."""
+    receivers = signal.receivers
+    return type(receivers) is list and not receivers
+
+
+def _nobody_listens(signal: Any, sender: Any) -> bool:
+    """Django's ``send`` would return ``[]`` at once (its first test, read as it reads it;
+    only for a signal whose attributes read quietly, see ``signal_reads_quietly``)."""
+    cache = signal.sender_receivers_cache
+    return _no_receiver_at_all(signal) or (
+        (type(cache) is not dict or bool(cache)) and _no_receivers(signal, sender)
+    )
 
 
 def _joins(found: Any, signal: Any) -> bool:
@@ -68,11 +84,7 @@ def _in_progress(signal: Any) -> Any:
 
 def _django_sync(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
     def method(self: Signal, sender: Any, **named: Any) -> Any:
-        cache = self.sender_receivers_cache
-        if (
-            not self.receivers
-            or ((type(cache) is not dict or cache) and _no_receivers(self, sender))
-        ) and not record.record_all:
+        if _reads_quietly(self) and _nobody_listens(self, sender) and not record.record_all:
             counts = record.lone_unheard  # one tracer, no filters: count here, inline
             if counts is not None:
                 key = (id(self), id(sender))
@@ -121,7 +133,7 @@ def _django_sync(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
 
 def _django_async(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
     async def method(self: Signal, sender: Any, **named: Any) -> Any:
-        if (not self.receivers or _no_receivers(self, sender)) and not record.record_all:
+        if _reads_quietly(self) and _nobody_listens(self, sender) and not record.record_all:
             if record.catch_all or record.filtering:
                 _unheard(self, sender)
             return []  # what Django's asend/asend_robust return here (5.0-6.1)
@@ -154,7 +166,7 @@ def _foreign_sync(name: str, original: Callable[..., Any]) -> Callable[..., Any]
         sender = args[0] if args else named.get("sender")
         if _in_progress(self) is not None:
             return original(self, *args, **named)
-        if not self.receivers and not record.record_all:
+        if _reads_quietly(self) and _no_receiver_at_all(self) and not record.record_all:
             if record.catch_all or record.filtering:
                 _unheard(self, sender)
             return original(self, *args, **named)
@@ -183,7 +195,8 @@ def _foreign_sync(name: str, original: Callable[..., Any]) -> Callable[..., Any]
 def _foreign_async(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
     async def method(self: Signal, *args: Any, **named: Any) -> Any:
         sender = args[0] if args else named.get("sender")
-        tracers = record.route(self, sender) if self.receivers or record.record_all else ()
+        heard = not _reads_quietly(self) or not _no_receiver_at_all(self) or record.record_all
+        tracers = record.route(self, sender) if heard else ()
         if not tracers or _in_progress(self) is not None:
             return await original(self, *args, **named)
         send = _Send(id(self), name, tracers, _current.get())
