@@ -9,6 +9,7 @@ checked against the slow, obvious way on the objects where the two could differ.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import inspect
 import linecache
@@ -73,7 +74,7 @@ def _instances() -> list[object]:
     own_name.__name__ = "own"  # an instance attribute that one probe reads
     legacy = Plain()
     legacy._is_coroutine = getattr(asyncio.coroutines, "_is_coroutine", None)
-    return [Plain(), Async(), Slotted(), Looks(), CodeProperty(), marked, own_name, legacy]
+    return [Plain(), Async(), Slotted(), CodeProperty(), marked, own_name, legacy]
 
 
 def test_callable_instances_async_check_matches_the_full_check():
@@ -83,8 +84,38 @@ def test_callable_instances_async_check_matches_the_full_check():
         assert instance_is_async(obj, memo) is is_async(obj) is expected, obj
         truth = expected or bool(iscoroutinefunction(type(obj).__call__))
         assert describe.describe_callable(obj, memo=memo).is_async is truth, obj
-    assert is_async(_instances()[5]) is True  # the marked instance: a case that can fail
+    assert is_async(_instances()[4]) is True  # the marked instance: a case that can fail
     assert is_async(Plain()) is False
+
+
+class Asked:
+    """A callable instance whose ``__getattr__`` is application code (it notes each call)."""
+
+    def __init__(self) -> None:
+        self.__dict__["asked"] = []
+
+    def __getattr__(self, name):
+        self.__dict__["asked"].append(name)
+        return getattr(_async_target, name)  # what inspect would then call async
+
+    def __call__(self, sender, **kwargs): ...
+
+
+def test_an_object_with_a_lookup_hook_is_described_without_running_it():
+    """``__getattr__`` is never called: the description reads ``__dict__`` and the class
+    dicts (``Looks`` answers every probe "async"; Django, which asked at ``connect()``,
+    keeps its own answer, which the registry reports)."""
+    looks, asked = Looks(), Asked()
+
+    def wrapper(sender, **kwargs): ...
+
+    wrapper.__wrapped__ = asked
+    for obj in (looks, asked, functools.partial(asked), wrapper):
+        info = describe.describe_callable(obj, memo={})
+        assert info.is_async is False and info.qualname, obj
+    assert describe.describe_callable(asked).qualname == "Asked.__call__"
+    assert asked.asked == []
+    assert is_async(markcoroutinefunction(Asked())) is True  # its own mark, read statically
 
 
 def _functions() -> list[object]:

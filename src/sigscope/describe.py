@@ -23,7 +23,7 @@ import types
 from typing import Any
 
 from sigscope._fastinit import positional_factory
-from sigscope.asyncness import instance_is_async, is_async
+from sigscope.asyncness import instance_is_async, is_async, lookup_hooked, static_attr
 from sigscope.records import CallableInfo
 from sigscope.safe import safe_repr, type_name
 
@@ -35,8 +35,17 @@ _new = positional_factory(CallableInfo)
 _CO_COROUTINE = inspect.CO_COROUTINE
 
 
+def _attr(obj: Any, name: str, default: Any = None) -> Any:
+    """``getattr(obj, name, default)``, or :func:`static_attr` where a lookup hook of its
+    class would run (a callable instance with ``__getattr__``, a proxy)."""
+    cls = type(obj)
+    if cls is types.FunctionType or cls is types.MethodType or not lookup_hooked(cls):
+        return getattr(obj, name, default)
+    return static_attr(obj, name, default)
+
+
 def _code_of(func: Any) -> types.CodeType | None:
-    code = getattr(func, "__code__", None)
+    code = _attr(func, "__code__")
     return code if isinstance(code, types.CodeType) else None
 
 
@@ -73,9 +82,9 @@ def _function_info(func: Any) -> CallableInfo:
     filename = code.co_filename if code else None
     # A notebook cell or exec'd source: its text lives in linecache only.
     in_memory = bool(filename) and filename in linecache.cache and _only_in_memory(filename)
-    name = getattr(func, "__name__", "")
-    module = getattr(real, "__module__", None)
-    qualname = str(getattr(real, "__qualname__", None) or getattr(real, "__name__", "?"))
+    name = _attr(func, "__name__", "")
+    module = _attr(real, "__module__")
+    qualname = str(_attr(real, "__qualname__") or _attr(real, "__name__", "?"))
     return _new(
         "lambda" if name == "<lambda>" else "function",
         module if isinstance(module, str) else None,
@@ -83,7 +92,7 @@ def _function_info(func: Any) -> CallableInfo:
         filename,
         code.co_firstlineno if code else None,
         is_async(func) or (real is not func and is_async(real)),
-        bool(getattr(real, "__closure__", None)) or "<locals>" in qualname,
+        bool(_attr(real, "__closure__")) or "<locals>" in qualname,
         wrappers,
         None,
         id(func),

@@ -99,6 +99,41 @@ def test_hostile_values_are_never_touched_in_kwargs_results_or_sender():
     assert event.calls[0].result == f"<{__name__}.Hostile>"
 
 
+class _AskedReceiver:
+    """A callable receiver whose ``__getattr__`` is application code (notes each call)."""
+
+    def __init__(self) -> None:
+        self.__dict__["asked"] = []
+
+    def __getattr__(self, name: str) -> object:
+        self.__dict__["asked"].append(name)
+        raise AttributeError(name)
+
+    def __call__(self, sender, **kwargs):
+        return None
+
+
+def test_receivers_whose_attribute_lookup_is_code_are_described_without_running_it():
+    plain = _AskedReceiver()
+    partial = _AskedReceiver()
+
+    def wrapper(sender, **kwargs):
+        return None
+
+    wrapper.__wrapped__ = wrapped = _AskedReceiver()  # as functools.wraps() leaves it
+    for receiver in (plain, functools.partial(partial), wrapper):
+        signal.connect(receiver, weak=False)
+    for each in (plain, partial, wrapped):
+        each.asked.clear()  # what Django's connect() asked
+    with sigscope.trace() as t:
+        signal.send(sender=None)
+    assert (plain.asked, partial.asked, wrapped.asked) == ([], [], [])
+    [event] = t.events
+    kinds = [c.receiver.kind for c in event.calls]
+    assert kinds == ["callable", "partial", "function"]
+    assert event.calls[0].receiver.qualname.endswith("_AskedReceiver.__call__")
+
+
 def test_results_are_never_compared_or_tested_for_truth():
     event, result = _trace_one(lambda sender, **kw: ArrayLike())
     assert type(result[0][1]) is ArrayLike
