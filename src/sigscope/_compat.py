@@ -29,6 +29,8 @@ import django
 from django.dispatch import Signal
 from django.dispatch.dispatcher import NO_RECEIVERS as _NO_RECEIVERS
 
+from sigscope.static import defines_any, static_lookup
+
 DJANGO_VERSION: tuple[int, int] = (django.VERSION[0], django.VERSION[1])
 HAS_ASYNC_SIGNALS = DJANGO_VERSION >= (5, 0)
 HAS_SENDER_REF = DJANGO_VERSION >= (6, 0)
@@ -128,22 +130,12 @@ _ref = weakref.ref
 NO_RECEIVERS = _NO_RECEIVERS
 
 
-_type_mro = type.__dict__["__mro__"].__get__
-_type_dict = type.__dict__["__dict__"].__get__
-_object_getattribute = object.__dict__["__getattribute__"]
 _C_SLOT = type(object.__dict__["__hash__"])  # a wrapper_descriptor: a C slot
 #: id(class): (weakref to it, answer), one dict per question
 _reads: dict[int, tuple[Any, bool]] = {}
 _hashes: dict[int, tuple[Any, bool]] = {}
-
-
-def _static_lookup(cls: type, name: str) -> tuple[bool, Any]:
-    """``name`` along ``cls.__mro__``, read from the class dicts (no descriptor, no metaclass)."""
-    for klass in _type_mro(cls):
-        namespace = _type_dict(klass)
-        if name in namespace:
-            return True, namespace[name]
-    return False, None
+#: What Django's send reads first, and what would make reading them run code.
+_SEND_READS = ("__getattr__", "__getattribute__", "receivers", "sender_receivers_cache")
 
 
 def _answer(answers: dict[int, tuple[Any, bool]], cls: type, compute: Any) -> bool:
@@ -162,18 +154,11 @@ def _answer(answers: dict[int, tuple[Any, bool]], cls: type, compute: Any) -> bo
 
 
 def _reads_quietly(cls: type) -> bool:
-    found, getattribute = _static_lookup(cls, "__getattribute__")
-    return (
-        found
-        and getattribute is _object_getattribute
-        and not _static_lookup(cls, "__getattr__")[0]
-        and not _static_lookup(cls, "receivers")[0]
-        and not _static_lookup(cls, "sender_receivers_cache")[0]
-    )
+    return not defines_any(cls, _SEND_READS)
 
 
 def _hashes_quietly(cls: type) -> bool:
-    found, hash_slot = _static_lookup(cls, "__hash__")
+    found, hash_slot = static_lookup(cls, "__hash__")
     return not found or hash_slot is None or type(hash_slot) is _C_SLOT
 
 

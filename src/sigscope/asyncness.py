@@ -14,7 +14,9 @@ import inspect
 import types
 from typing import Any
 
-__all__ = ["instance_is_async", "is_async", "lookup_hooked", "static_attr"]
+from sigscope.static import defines_any, lookup_hooked, static_attr
+
+__all__ = ["instance_is_async", "is_async"]
 
 
 def is_async(obj: Any) -> bool:
@@ -41,47 +43,6 @@ def is_async(obj: Any) -> bool:
         return bool(iscoroutinefunction(obj))
     except Exception:
         return False
-
-
-_type_mro = type.__dict__["__mro__"].__get__
-_type_dict = type.__dict__["__dict__"].__get__
-_HOOKS = ("__getattr__", "__getattribute__")
-
-
-def lookup_hooked(cls: type) -> bool:
-    """``getattr()`` on an instance of ``cls`` may run its code: a class below ``object``
-    defines ``__getattr__`` or ``__getattribute__``, or a ``__dict__`` of its own."""
-    try:
-        for klass in _type_mro(cls):
-            if klass is object:
-                continue
-            namespace = _type_dict(klass)
-            if any(name in namespace for name in _HOOKS):
-                return True
-            found = namespace.get("__dict__")
-            if found is not None and type(found) is not types.GetSetDescriptorType:
-                return True
-    except Exception:
-        return True
-    return False
-
-
-def static_attr(obj: Any, name: str, default: Any = None) -> Any:
-    """``obj.name`` read from its ``__dict__``, then its class dicts, running no code: a
-    descriptor found on the class (a property, a method) gives ``default``."""
-    try:
-        own = object.__getattribute__(obj, "__dict__")  # lookup_hooked(): the standard one
-    except AttributeError:
-        own = None
-    if type(own) is dict and name in own:
-        return own[name]
-    for klass in _type_mro(type(obj)):
-        namespace = _type_dict(klass)
-        if name in namespace:
-            value = namespace[name]
-            is_descriptor = any("__get__" in _type_dict(k) for k in _type_mro(type(value)))
-            return default if is_descriptor else value
-    return default
 
 
 def _statically_marked(obj: Any) -> bool:
@@ -134,19 +95,7 @@ def instance_is_async(obj: Any, memo: dict[Any, tuple[Any, Any]]) -> bool:
 
 
 def _probes_miss(cls: type) -> bool:
-    try:
-        for klass in type.__dict__["__mro__"].__get__(cls):
-            if klass is object:
-                continue
-            namespace = vars(klass)
-            if not _LOOKUP_HOOKS.isdisjoint(namespace):
-                return False
-            found = namespace.get("__dict__")
-            if found is not None and type(found) is not types.GetSetDescriptorType:
-                return False
-    except Exception:
-        return False
-    return True
+    return not defines_any(cls, _LOOKUP_HOOKS)
 
 
 def _class_probes_miss(cls: type, memo: dict[Any, tuple[Any, Any]]) -> bool:

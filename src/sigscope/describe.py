@@ -23,9 +23,10 @@ import types
 from typing import Any
 
 from sigscope._fastinit import positional_factory
-from sigscope.asyncness import instance_is_async, is_async, lookup_hooked, static_attr
+from sigscope.asyncness import instance_is_async, is_async
 from sigscope.records import CallableInfo
 from sigscope.safe import safe_repr, type_name
+from sigscope.static import lookup_hooked, static_attr
 
 __all__ = ["describe_callable", "describe_dead"]
 
