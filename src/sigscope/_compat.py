@@ -185,17 +185,14 @@ def no_receivers_cached(signal: Signal, sender: Any) -> bool:
     lookup runs it, a tracer's would run it once more.
     """
     cache = signal.sender_receivers_cache
-    if type(cache) is dict:
-        if not cache:
-            return False
-        if not hashes_quietly(sender):
-            return False
+    plain = type(cache) is dict
+    if (plain and not cache) or not hashes_quietly(sender):
+        return False
+    if plain:
         try:
             return cache.get(sender) is _NO_RECEIVERS
         except TypeError:
             return False
-    if not hashes_quietly(sender):
-        return False
     try:
         return cache.data.get(_ref(sender)) is _NO_RECEIVERS  # type: ignore[attr-defined]
     except (TypeError, AttributeError):

@@ -44,14 +44,11 @@ hashes_quietly(PyObject *sender)
 static int
 no_receivers_cached(PyObject *cache, PyObject *sender)
 {
-    if (PyDict_CheckExact(cache)) {
-        if (PyDict_GET_SIZE(cache) == 0 || !hashes_quietly(sender)) {
-            return 0;
-        }
-        return maps_to_no_receivers(cache, sender);
-    }
     if (!hashes_quietly(sender)) {
         return 0; /* Django's own lookup hashes it; this one would once more */
+    }
+    if (PyDict_CheckExact(cache)) {
+        return PyDict_GET_SIZE(cache) == 0 ? 0 : maps_to_no_receivers(cache, sender);
     }
     PyObject *data = PyObject_GetAttr(cache, s_data); /* new: a WeakKeyDictionary's dict */
     if (data == NULL || !PyDict_CheckExact(data)) {
