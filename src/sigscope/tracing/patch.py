@@ -50,18 +50,24 @@ _reads_quietly = _compat.signal_reads_quietly
 
 
 def _no_receiver_at_all(signal: Any) -> bool:
-    """``signal.receivers`` is an empty list (another object's truth is not asked)."""
+    """``signal.receivers`` is an empty list, known without running the application's
+    code (see ``signal_reads_quietly``; another object's truth is not asked)."""
+    if not _reads_quietly(signal):
+        return False
     receivers = signal.receivers
     return type(receivers) is list and not receivers
 
 
 def _nobody_listens(signal: Any, sender: Any) -> bool:
-    """Django's ``send`` would return ``[]`` at once (its first test, read as it reads it;
-    only for a signal whose attributes read quietly, see ``signal_reads_quietly``)."""
+    """Django's ``send`` would return ``[]`` at once (its first test, read as it reads it),
+    known without running the application's code."""
+    if not _reads_quietly(signal):
+        return False
+    receivers = signal.receivers
+    if type(receivers) is list and not receivers:
+        return True
     cache = signal.sender_receivers_cache
-    return _no_receiver_at_all(signal) or (
-        (type(cache) is not dict or bool(cache)) and _no_receivers(signal, sender)
-    )
+    return (type(cache) is not dict or bool(cache)) and _no_receivers(signal, sender)
 
 
 def _joins(found: Any, signal: Any) -> bool:
@@ -84,7 +90,7 @@ def _in_progress(signal: Any) -> Any:
 
 def _django_sync(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
     def method(self: Signal, sender: Any, **named: Any) -> Any:
-        if _reads_quietly(self) and _nobody_listens(self, sender) and not record.record_all:
+        if _nobody_listens(self, sender) and not record.record_all:
             counts = record.lone_unheard  # one tracer, no filters: count here, inline
             if counts is not None:
                 key = (id(self), id(sender))
@@ -133,7 +139,7 @@ def _django_sync(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
 
 def _django_async(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
     async def method(self: Signal, sender: Any, **named: Any) -> Any:
-        if _reads_quietly(self) and _nobody_listens(self, sender) and not record.record_all:
+        if _nobody_listens(self, sender) and not record.record_all:
             if record.catch_all or record.filtering:
                 _unheard(self, sender)
             return []  # what Django's asend/asend_robust return here (5.0-6.1)
@@ -166,7 +172,7 @@ def _foreign_sync(name: str, original: Callable[..., Any]) -> Callable[..., Any]
         sender = args[0] if args else named.get("sender")
         if _in_progress(self) is not None:
             return original(self, *args, **named)
-        if _reads_quietly(self) and _no_receiver_at_all(self) and not record.record_all:
+        if _no_receiver_at_all(self) and not record.record_all:
             if record.catch_all or record.filtering:
                 _unheard(self, sender)
             return original(self, *args, **named)
@@ -195,7 +201,7 @@ def _foreign_sync(name: str, original: Callable[..., Any]) -> Callable[..., Any]
 def _foreign_async(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
     async def method(self: Signal, *args: Any, **named: Any) -> Any:
         sender = args[0] if args else named.get("sender")
-        heard = not _reads_quietly(self) or not _no_receiver_at_all(self) or record.record_all
+        heard = record.record_all or not _no_receiver_at_all(self)
         tracers = record.route(self, sender) if heard else ()
         if not tracers or _in_progress(self) is not None:
             return await original(self, *args, **named)
